@@ -1,0 +1,15 @@
+# The catbreed function: AWS Lambda container image, Python 3.12.
+# Build: docker build -t catbreed .   Run: docker run -p 9000:8080 catbreed
+# Then:  python test.py tests/fixtures/cat_chelsea.jpg   (the emulator on port 9000)
+FROM public.ecr.aws/lambda/python:3.12
+
+# Inference only: no tensorflow, no torch (see requirements-runtime.txt).
+COPY requirements-runtime.txt ${LAMBDA_TASK_ROOT}/
+RUN pip install --no-cache-dir -r "${LAMBDA_TASK_ROOT}/requirements-runtime.txt"
+
+COPY catbreed/ ${LAMBDA_TASK_ROOT}/catbreed/
+COPY model/catbreed.tflite model/model_card.json model/labels.txt ${LAMBDA_TASK_ROOT}/model/
+COPY lambda_function.py ${LAMBDA_TASK_ROOT}/
+
+ENV CATBREED_THREADS=1
+CMD ["lambda_function.lambda_handler"]

@@ -1,0 +1,3 @@
+"""catbreed: the cat-breed classifier's inference package (serving and shared preprocessing)."""
+
+__version__ = "2026.11.0"

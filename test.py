@@ -1,0 +1,38 @@
+"""Ask a running function for the breeds in a photo and print the top-5.
+
+    python test.py [PHOTO_URL_OR_PATH] [--endpoint URL]
+
+The default endpoint is the container's emulator (docker run -p 9000:8080 catbreed); the
+local server answers on the same path (python -m catbreed.server --port 9000), and an
+API's POST /predict works too. The default photo is the bundled cat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from catbreed.client import DEFAULT_PHOTO, format_answer, request_for, send
+
+EMULATOR = "http://localhost:9000/2015-03-31/functions/function/invocations"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("photo", nargs="?", default=str(DEFAULT_PHOTO), help="a photo URL or a local file")
+    parser.add_argument("--endpoint", default=EMULATOR, help=f"default: {EMULATOR}")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    args = parser.parse_args(argv)
+    try:
+        status, body = send(args.endpoint, json.dumps(request_for(args.photo, args.top_k)).encode())
+    except OSError as error:
+        print(f"could not reach {args.endpoint}: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(body, indent=1) if args.json else format_answer(body))
+    return 0 if status == 200 and "error" not in body else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""A real photo through every way in gives the same top-5: direct invoke, HTTP API v2,
+REST v1, a raw image body, and the local server over HTTP (API routes and emulator route)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+import lambda_function
+from catbreed.server import INVOKE_PATH, make_server
+
+from ..helpers import load_event, v1_event, v2_event
+
+
+@pytest.fixture(scope="module")
+def local_server() -> Iterator[str]:
+    """The local server around the real lambda_function handler, on a free port."""
+    server = make_server(lambda_function.lambda_handler, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def post(url: str, data: bytes, content_type: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_every_way_in_gives_the_same_top_5(local_server: str, cat_jpeg: bytes) -> None:
+    handler = lambda_function.lambda_handler
+    photo = base64.b64encode(cat_jpeg).decode()
+    answers = {
+        "direct": handler({"image": photo}, None),
+        "direct event file": handler(load_event("direct_image.json"), None),
+        "v2 json": json.loads(handler(load_event("http_api_v2_predict_json.json"), None)["body"]),
+        "v2 raw": json.loads(handler(load_event("http_api_v2_predict_raw_image.json"), None)["body"]),
+        "v1 json": json.loads(handler(load_event("rest_api_v1_predict_json.json"), None)["body"]),
+        "v1 raw": json.loads(handler(v1_event(body=cat_jpeg, content_type="image/jpeg", base64_body=True), None)["body"]),
+        "server json": post(f"{local_server}/predict", json.dumps({"image": photo}).encode(), "application/json")[1],
+        "server raw": post(f"{local_server}/predict", cat_jpeg, "image/jpeg")[1],
+        "server emulator": post(f"{local_server}{INVOKE_PATH}", json.dumps({"image": photo}).encode(), "application/json")[1],
+    }
+    reference = answers["direct"]["predictions"]
+    assert len(reference) == 5
+    for way, answer in answers.items():
+        assert answer["predictions"] == reference, way
+        assert answer["is_cat"] is True, way
+
+
+def test_the_local_server_answers_errors_like_api_gateway(local_server: str) -> None:
+    status, body = post(f"{local_server}/predict", b"{broken", "application/json")
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    status, body = post(f"{local_server}/predict", b"plain text, not a photo", "image/png")
+    assert (status, body["error"]["code"]) == (415, "unsupported_image")
+    status, body = post(f"{local_server}{INVOKE_PATH}", json.dumps({"url": "ftp://x.test/a.jpg"}).encode(), "application/json")
+    assert (status, body["error"]["code"]) == (200, "invalid_url")  # the emulator returns the handler's body
+
+
+def test_the_local_server_serves_the_page_and_breeds(local_server: str) -> None:
+    with urllib.request.urlopen(f"{local_server}/", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert b"<html" in response.read().lower()
+    with urllib.request.urlopen(f"{local_server}/breeds", timeout=10) as response:
+        body = json.loads(response.read())
+    assert body["breeds"] == lambda_function.GATEWAY.service.classifier.breeds
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"{local_server}/../../etc/passwd", timeout=10)
+    assert error.value.code == 404
+
+
+def test_v2_event_of_the_local_server_matches_api_gateways_shape() -> None:
+    from catbreed.server import http_api_event
+
+    event = http_api_event("POST", "/predict", "", {"content-type": "image/jpeg"}, b"\xff\xd8")
+    sample = v2_event(body=b"\xff\xd8", content_type="image/jpeg", base64_body=True)
+    assert set(sample) >= set(event) - {"rawQueryString"}
+    assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\xff\xd8"

@@ -1,0 +1,145 @@
+"""The safe downloader: what it fetches, and every way it refuses. Only 127.0.0.1 is ever
+contacted; the network guard in conftest fails a test that tries anything else."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+import pytest
+
+from catbreed.download import DownloadLimits, check_url, download, is_public
+from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
+
+from ..conftest import LOOPBACK_ONLY
+
+
+def test_fetches_a_photo_from_an_allowed_address(photo_server: str, cat_jpeg: bytes) -> None:
+    assert download(f"{photo_server}/cat.jpg", LOOPBACK_ONLY) == cat_jpeg
+
+
+def test_follows_a_redirect_and_resolves_names(photo_server: str, cat_jpeg: bytes) -> None:
+    port = photo_server.rsplit(":", 1)[1]
+    assert download(f"{photo_server}/redirect?to=http://photos.test:{port}/cat.jpg", LOOPBACK_ONLY) == cat_jpeg
+
+
+def test_loopback_is_refused_by_default(photo_server: str) -> None:
+    with pytest.raises(InvalidRequest) as error:
+        download(f"{photo_server}/cat.jpg")
+    assert error.value.code == "forbidden_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/cat.jpg",
+        "http://172.16.5.4/cat.jpg",
+        "http://192.168.1.1/cat.jpg",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://[::1]/cat.jpg",
+        "http://[::ffff:127.0.0.1]/cat.jpg",
+        "http://[fe80::1]/cat.jpg",
+        "http://0.0.0.0/cat.jpg",
+        "http://224.0.0.1/cat.jpg",
+        "http://240.0.0.1/cat.jpg",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://intranet.test/cat.jpg",
+        "http://metadata.test/latest/",
+        "http://v6-local.test/cat.jpg",
+        "http://2130706433/cat.jpg",
+    ],
+)
+def test_private_local_reserved_and_metadata_addresses_are_refused(url: str) -> None:
+    with pytest.raises(InvalidRequest) as error:
+        download(url)
+    assert error.value.code == "forbidden_url"
+
+
+@pytest.mark.parametrize(
+    "target", ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.2/", "http://[::1]/", "http://intranet.test/"]
+)
+def test_a_redirect_into_a_forbidden_address_is_refused(photo_server: str, target: str) -> None:
+    with pytest.raises(InvalidRequest) as error:
+        download(f"{photo_server}/redirect?to={target}", LOOPBACK_ONLY)
+    assert error.value.code == "forbidden_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/cat.jpg",
+        "gopher://example.com/",
+        "data:image/png;base64,iVBORw0KGgo=",
+        "javascript:alert(1)",
+        "not a url",
+        "http://",
+        "http://host:99999/",
+    ],
+)
+def test_other_schemes_and_malformed_urls_are_invalid(url: str) -> None:
+    with pytest.raises(InvalidRequest) as error:
+        check_url(url)
+    assert error.value.code == "invalid_url"
+
+
+def test_public_addresses_are_public_and_nothing_is_contacted() -> None:
+    assert is_public(ipaddress.ip_address("93.184.215.14"))
+    assert is_public(ipaddress.ip_address("2606:4700::1111"))
+    assert not is_public(ipaddress.ip_address("::ffff:10.0.0.1"))
+    assert not is_public(ipaddress.ip_address("100.64.0.1"))
+
+
+def test_over_size_body_with_content_length_stops_at_once(photo_server: str) -> None:
+    with pytest.raises(ImageTooLarge):
+        download(f"{photo_server}/huge-with-length", LOOPBACK_ONLY)
+
+
+def test_over_size_body_without_content_length_stops_at_the_limit(photo_server: str) -> None:
+    with pytest.raises(ImageTooLarge):
+        download(f"{photo_server}/huge-no-length", LOOPBACK_ONLY)
+
+
+def test_a_content_length_that_lies_does_not_lift_the_limit(photo_server: str) -> None:
+    limits = DownloadLimits(allowed_networks=LOOPBACK_ONLY.allowed_networks, max_bytes=4096)
+    try:
+        data = download(f"{photo_server}/lying-length", limits)
+    except (ImageTooLarge, DownloadFailed):
+        return
+    assert len(data) <= 4096
+
+
+def test_a_server_that_never_answers_times_out(photo_server: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(DownloadTimeout):
+        download(f"{photo_server}/hang", LOOPBACK_ONLY)
+    assert time.monotonic() - started < LOOPBACK_ONLY.total_timeout + 2
+
+
+def test_a_server_that_trickles_hits_the_total_limit(photo_server: str) -> None:
+    with pytest.raises(DownloadTimeout):
+        download(f"{photo_server}/slow", LOOPBACK_ONLY)
+
+
+def test_redirect_loops_stop_after_three(photo_server: str) -> None:
+    with pytest.raises(DownloadFailed, match="redirected more than 3"):
+        download(f"{photo_server}/loop", LOOPBACK_ONLY)
+
+
+def test_missing_pages_and_unknown_hosts_fail_to_download(photo_server: str) -> None:
+    with pytest.raises(DownloadFailed, match="HTTP 404"):
+        download(f"{photo_server}/missing.jpg", LOOPBACK_ONLY)
+    with pytest.raises(DownloadFailed, match="could not be resolved"):
+        download("http://no-such-host.invalid/cat.jpg", LOOPBACK_ONLY)
+
+
+def test_a_refused_connection_fails_to_download() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DownloadFailed):
+        download(f"http://127.0.0.1:{port}/cat.jpg", LOOPBACK_ONLY)

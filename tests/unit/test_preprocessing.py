@@ -1,0 +1,125 @@
+"""Image loading and the one preprocessing path shared by training and serving."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catbreed.errors import UnsupportedImage
+from catbreed.preprocessing import MAX_PIXELS, image_to_input, load_image, to_model_input
+
+
+def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cat(cat_jpeg: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(cat_jpeg)).convert("RGB")
+
+
+def test_training_and_serving_build_the_same_tensor(cat_jpeg: bytes, classifier, tmp_path) -> None:
+    """training.train.load_pixels (what the model learns from) and the serving path agree."""
+    from training.data import Sample
+    from training.train import load_pixels
+
+    path = tmp_path / "cat.jpg"
+    path.write_bytes(cat_jpeg)
+    trained_on = load_pixels([Sample(path, "Cat", "test")], classifier.input_size)[0]
+    served = image_to_input(cat_jpeg, classifier.input_size)
+    assert trained_on.shape == served.shape == (classifier.input_size, classifier.input_size, 3)
+    assert np.array_equal(trained_on.astype(np.float32), served)
+
+
+def test_model_input_is_the_centre_square_of_the_shorter_side(cat: Image.Image) -> None:
+    tensor = to_model_input(cat, 224)
+    assert tensor.dtype == np.float32 and tensor.shape == (224, 224, 3)
+    assert tensor.min() >= 0 and tensor.max() <= 255
+    wide = Image.new("RGB", (300, 100), (255, 0, 0))
+    wide.paste((0, 0, 255), (100, 0, 200, 100))  # blue centre square
+    assert np.allclose(to_model_input(wide, 50)[5:45, 5:45], [0, 0, 255])
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP"])
+def test_every_supported_format_decodes_to_rgb(cat: Image.Image, fmt: str) -> None:
+    image = load_image(encode(cat, fmt))
+    assert image.mode == "RGB" and image.size == cat.size
+
+
+def test_animated_gif_uses_the_first_frame() -> None:
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    pixel = np.asarray(load_image(data))[15, 20]
+    assert pixel[0] > 200 and pixel[1] < 50
+
+
+def test_exif_orientation_is_applied(cat: Image.Image) -> None:
+    rotated = cat.transpose(Image.Transpose.ROTATE_90)  # stored turned a quarter anticlockwise ...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ... with "rotate 90 CW to display"
+    upright = load_image(encode(rotated, "JPEG", exif=exif, quality=95))
+    assert upright.size == cat.size
+    difference = np.abs(np.asarray(upright, dtype=int) - np.asarray(cat, dtype=int)).mean()
+    assert difference < 6
+
+
+def test_transparency_is_composited_on_white() -> None:
+    rgba = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    assert np.asarray(load_image(encode(rgba, "PNG")))[10, 10].tolist() == [255, 255, 255]
+    palette = Image.new("P", (20, 20), 0)
+    palette.putpalette([0, 0, 0] * 256)
+    data = encode(palette, "PNG", transparency=0)
+    assert np.asarray(load_image(data))[0, 0].tolist() == [255, 255, 255]
+
+
+def test_cmyk_grayscale_and_16_bit_become_8_bit_rgb(cat: Image.Image) -> None:
+    assert load_image(encode(cat.convert("CMYK"), "JPEG")).mode == "RGB"
+    gray = load_image(encode(cat.convert("L"), "PNG"))
+    assert gray.mode == "RGB"
+    deep = Image.fromarray((np.asarray(cat.convert("L"), dtype=np.uint16) * 257).astype(np.uint16))
+    sixteen = load_image(encode(deep, "PNG"))
+    assert sixteen.mode == "RGB"
+    assert np.abs(np.asarray(sixteen, dtype=int) - np.asarray(gray, dtype=int)).max() <= 1
+
+
+def decompression_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares width x height pixels."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\xff\xd8\xff\xe0 truncated", b"<!doctype html><title>hi</title>", b"GIF89a", b"%PDF-1.4 ..."],
+    ids=["empty", "truncated-jpeg-header", "html", "gif-header-only", "pdf"],
+)
+def test_bytes_that_are_not_images_are_refused(data: bytes) -> None:
+    with pytest.raises(UnsupportedImage):
+        load_image(data)
+
+
+def test_truncated_jpeg_is_refused(cat_jpeg: bytes) -> None:
+    with pytest.raises(UnsupportedImage):
+        load_image(cat_jpeg[: len(cat_jpeg) // 2])
+
+
+def test_too_many_pixels_are_refused_before_decoding() -> None:
+    with pytest.raises(UnsupportedImage, match="too many pixels"):
+        load_image(decompression_bomb(50_000, 50_000))
+    assert MAX_PIXELS < 50_000 * 50_000
+
+
+def test_unsupported_formats_are_refused(cat: Image.Image) -> None:
+    with pytest.raises(UnsupportedImage, match="not a supported image"):
+        load_image(encode(cat, "TIFF"))

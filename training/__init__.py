@@ -1,0 +1,1 @@
+"""Training the breed model: data, backbones, training loop, evaluation."""
