@@ -26,7 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
     args = parser.parse_args(argv)
     try:
-        status, body = send(args.endpoint, json.dumps(request_for(args.photo, args.top_k)).encode())
+        request = request_for(args.photo, args.top_k)
+    except OSError as error:
+        print(f"could not read {args.photo}: {error}", file=sys.stderr)
+        return 2
+    try:
+        status, body = send(args.endpoint, json.dumps(request).encode())
     except OSError as error:
         print(f"could not reach {args.endpoint}: {error}", file=sys.stderr)
         return 2

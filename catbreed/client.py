@@ -12,7 +12,8 @@ DEFAULT_PHOTO = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / 
 
 
 def is_url(photo: str) -> bool:
-    return photo.startswith(("http://", "https://"))
+    """Anything with a scheme is sent as a URL, for the function to accept or refuse."""
+    return "://" in photo
 
 
 def request_for(photo: str, top_k: int = 5) -> dict:

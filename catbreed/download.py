@@ -10,6 +10,7 @@ Content-Length says.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, Inva
 
 USER_AGENT = f"catbreed/{__version__} (+https://github.com/catbreed/catbreed; photo fetcher)"
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
+HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -81,6 +83,20 @@ def resolve(host: str, port: int, limits: DownloadLimits) -> str:
     return str(addresses[0])
 
 
+def valid_host(host: str) -> bool:
+    """A DNS name (internationalized names allowed) or an IP address."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return bool(HOST_NAME.fullmatch(ascii_host))
+
+
 def check_url(url: str) -> tuple[str, str, int, str]:
     """Split and validate a URL: (scheme, host, port, path with query)."""
     if not isinstance(url, str) or not url.strip():
@@ -96,6 +112,8 @@ def check_url(url: str) -> tuple[str, str, int, str]:
         raise invalid_url("Only http and https photo URLs are accepted.")
     if not parts.hostname:
         raise invalid_url("The url has no host name.")
+    if not valid_host(parts.hostname):
+        raise invalid_url("The url's host name is not valid.")
     scheme = parts.scheme.lower()
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, parts.hostname, port or (443 if scheme == "https" else 80), path

@@ -27,6 +27,7 @@ const els = {
 
 function showBusy(previewSrc) {
   els.result.hidden = false;
+  els.result.classList.remove("no-photo");
   if (previewSrc) els.preview.src = previewSrc; else els.preview.removeAttribute("src");
   els.busy.hidden = false;
   els.result.setAttribute("aria-busy", "true");
@@ -43,6 +44,7 @@ function doneBusy() {
 
 function showError(code, fallback) {
   doneBusy();
+  els.result.classList.toggle("no-photo", !els.preview.getAttribute("src"));
   els.message.textContent = MESSAGES[code] || fallback || MESSAGES.internal_error;
   els.message.className = "message error";
 }
@@ -152,6 +154,7 @@ function handleUrl(url) {
     els.result.hidden = false;
     els.preview.removeAttribute("src");
     els.predictions.replaceChildren();
+    els.modelInfo.textContent = "";
     showError("invalid_url");
     return;
   }

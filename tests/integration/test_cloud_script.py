@@ -1,0 +1,52 @@
+"""test_cloud.py against the local server standing in for the deployed API."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+import test_cloud
+from catbreed.server import make_server
+
+
+@pytest.fixture(scope="module")
+def api(gateway) -> Iterator[str]:
+    server = make_server(gateway.handle, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_cloud_check_passes_against_a_working_api(api: str, photo_server: str, capsys) -> None:
+    assert test_cloud.main(["--api", api, "--url", f"{photo_server}/cat.jpg"]) == 0
+    out = capsys.readouterr().out
+    assert "4 of 4 checks passed" in out
+    assert out.count("probability") == 3  # three top-5 tables: URL, JSON upload, raw upload
+
+
+def test_cloud_check_reads_the_api_from_the_environment(api: str, photo_server: str, monkeypatch) -> None:
+    monkeypatch.setenv("CATBREED_API_URL", api)
+    assert test_cloud.main(["--url", f"{photo_server}/cat.jpg"]) == 0
+
+
+def test_cloud_check_fails_on_any_failure(api: str, photo_server: str, capsys) -> None:
+    assert test_cloud.main(["--api", api, "--url", f"{photo_server}/missing.jpg"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    assert test_cloud.main(["--api", "http://127.0.0.1:9/"]) == 2  # nothing listens on port 9
+
+
+def test_test_py_prints_the_table_from_the_emulator_route(api: str, capsys) -> None:
+    import test as test_script
+
+    endpoint = f"{api}/2015-03-31/functions/function/invocations"
+    assert test_script.main(["--endpoint", endpoint]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["breed", "probability"]
+    assert len([line for line in out.splitlines() if "%" in line]) == 5
+    assert test_script.main(["ftp://x.test/cat.jpg", "--endpoint", endpoint]) == 1
+    assert "invalid_url" in capsys.readouterr().out
+    assert os.path.exists(test_script.DEFAULT_PHOTO)
