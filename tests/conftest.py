@@ -101,6 +101,15 @@ def default_gateway() -> Gateway:
 
 
 @pytest.fixture(scope="session")
+def local_api(gateway: Gateway) -> Iterator[str]:
+    """The local server (page + API) around the test gateway, allowed to fetch from 127.0.0.1."""
+    from .helpers import serving
+
+    with serving(gateway.handle) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def cat_jpeg() -> bytes:
     return (FIXTURES / "cat_chelsea.jpg").read_bytes()
 

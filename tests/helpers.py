@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import json
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
+
+from catbreed.server import make_server
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 SHAPES = ("direct", "v2", "v1")
@@ -80,3 +90,36 @@ def call_http(gateway: Any, event: dict) -> tuple[int, dict, dict]:
     response = gateway.handle(event)
     body = json.loads(response["body"]) if response["body"] else {}
     return response["statusCode"], response["headers"], body
+
+
+def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    """An image as file bytes in the given format."""
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+@contextmanager
+def serving(handler: Callable[[dict, object], dict]) -> Iterator[str]:
+    """The local server around a handler on a free 127.0.0.1 port; yields its base URL."""
+    server = make_server(handler, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def decompression_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares width x height pixels."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

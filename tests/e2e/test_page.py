@@ -8,13 +8,10 @@ import base64
 import io
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from catbreed.server import make_server
 
 from ..conftest import FIXTURES
 
@@ -38,13 +35,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 
 
 @pytest.fixture(scope="module")
-def site(gateway) -> Iterator[str]:
-    """The local server (page + API) around the real handler, allowed to fetch from 127.0.0.1."""
-    server = make_server(gateway.handle, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+def site(local_api: str) -> str:
+    return f"{local_api}/"
 
 
 @pytest.fixture(scope="module")

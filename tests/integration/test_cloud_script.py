@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
 
 import pytest
 
 import test_cloud
-from catbreed.server import make_server
 
 
 @pytest.fixture(scope="module")
-def api(gateway) -> Iterator[str]:
-    server = make_server(gateway.handle, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def api(local_api: str) -> str:
+    return local_api
 
 
 def test_cloud_check_passes_against_a_working_api(api: str, photo_server: str, capsys) -> None:

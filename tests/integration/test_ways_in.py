@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 import lambda_function
-from catbreed.server import INVOKE_PATH, make_server
+from catbreed.server import INVOKE_PATH
 
-from ..helpers import load_event, v1_event, v2_event
+from ..helpers import load_event, serving, v1_event, v2_event
 
 
 @pytest.fixture(scope="module")
 def local_server() -> Iterator[str]:
     """The local server around the real lambda_function handler, on a free port."""
-    server = make_server(lambda_function.lambda_handler, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(lambda_function.lambda_handler) as url:
+        yield url
 
 
 def post(url: str, data: bytes, content_type: str) -> tuple[int, dict]:

@@ -3,16 +3,11 @@ and the success body's shape, on the shipped model."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 
-from ..helpers import SHAPES, call, call_http, v1_event, v2_event
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+from ..helpers import SHAPES, b64, call, call_http, v1_event, v2_event
 
 
 @pytest.mark.parametrize("shape", SHAPES)

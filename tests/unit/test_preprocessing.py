@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -13,11 +11,7 @@ from PIL import Image
 from catbreed.errors import UnsupportedImage
 from catbreed.preprocessing import MAX_PIXELS, image_to_input, load_image, to_model_input
 
-
-def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
+from ..helpers import decompression_bomb, encode
 
 
 @pytest.fixture(scope="module")
@@ -87,16 +81,6 @@ def test_cmyk_grayscale_and_16_bit_become_8_bit_rgb(cat: Image.Image) -> None:
     sixteen = load_image(encode(deep, "PNG"))
     assert sixteen.mode == "RGB"
     assert np.abs(np.asarray(sixteen, dtype=int) - np.asarray(gray, dtype=int)).max() <= 1
-
-
-def decompression_bomb(width: int, height: int) -> bytes:
-    """A tiny PNG whose header declares width x height pixels."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize(
