@@ -119,25 +119,26 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     return scheme, parts.hostname, port or (443 if scheme == "https" else 80), path
 
 
-def _open(url: str, limits: DownloadLimits, deadline: float) -> urllib3.BaseHTTPResponse:
-    """One hop: check the URL, connect to the checked address, send the request."""
+def _pool_for(url: str, limits: DownloadLimits, deadline: float) -> tuple[urllib3.HTTPConnectionPool, str, dict]:
+    """One hop: check the URL and resolve it; a pool bound to the checked address, the
+    path and the headers (Host and SNI keep the name)."""
     scheme, host, port, path = check_url(url)
     address = resolve(host, port, limits)
     remaining = max(deadline - time.monotonic(), 0.01)
     timeout = urllib3.Timeout(connect=min(limits.connect_timeout, remaining), read=remaining)
-    host_header = host if port in (80, 443) else f"{host}:{port}"
-    if ":" in host and not host.startswith("["):
-        host_header = f"[{host}]" if port in (80, 443) else f"[{host}]:{port}"
+    name = f"[{host}]" if ":" in host else host
+    headers = {
+        "Host": name if port in (80, 443) else f"{name}:{port}",
+        "User-Agent": USER_AGENT,
+        "Accept": "image/*,*/*;q=0.5",
+    }
     if scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
             address, port, timeout=timeout, retries=False, maxsize=1, server_hostname=host, assert_hostname=host
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
-    headers = {"Host": host_header, "User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"}
-    return pool.urlopen(
-        "GET", path, headers=headers, redirect=False, preload_content=False, assert_same_host=False, release_conn=False
-    )
+    return pool, path, headers
 
 
 def _read_body(response: urllib3.BaseHTTPResponse, limits: DownloadLimits, deadline: float) -> bytes:
@@ -163,18 +164,25 @@ def download(url: str, limits: DownloadLimits = DEFAULT_LIMITS) -> bytes:
     deadline = time.monotonic() + limits.total_timeout
     current = url
     for _hop in range(limits.max_redirects + 1):
-        response = None
+        pool, path, headers = _pool_for(current, limits, deadline)
         try:
-            response = _open(current, limits, deadline)
-            if response.status in (301, 302, 303, 307, 308):
-                location = response.headers.get("Location")
-                if not location:
-                    raise DownloadFailed("The photo's server sent a redirect without a location.")
-                current = urljoin(current, location)
-                continue
-            if not 200 <= response.status < 300:
-                raise DownloadFailed(f"The photo's server answered with HTTP {response.status}.")
-            return _read_body(response, limits, deadline)
+            with pool:
+                response = pool.urlopen(
+                    "GET", path, headers=headers, redirect=False, preload_content=False, assert_same_host=False
+                )
+                try:
+                    if response.status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise DownloadFailed("The photo's server sent a redirect without a location.")
+                        current = urljoin(current, location)
+                        continue
+                    if not 200 <= response.status < 300:
+                        raise DownloadFailed(f"The photo's server answered with HTTP {response.status}.")
+                    return _read_body(response, limits, deadline)
+                finally:
+                    response.release_conn()
+                    response.close()
         except NewConnectionError as exc:  # refused, unreachable (a subclass of ConnectTimeoutError)
             raise DownloadFailed("The photo's server could not be reached.") from exc
         except (ConnectTimeoutError, ReadTimeoutError, TimeoutError) as exc:
@@ -183,10 +191,6 @@ def download(url: str, limits: DownloadLimits = DEFAULT_LIMITS) -> bytes:
             if _is_timeout(exc):
                 raise DownloadTimeout(f"The photo took longer than {limits.total_timeout:g} s to download.") from exc
             raise DownloadFailed("The photo could not be downloaded from that URL.") from exc
-        finally:
-            if response is not None:
-                response.release_conn()
-                response.close()
     raise DownloadFailed(f"The photo's URL redirected more than {limits.max_redirects} times.")
 
 

@@ -97,11 +97,10 @@ def efficientnet_lite(name: str, state: dict[str, np.ndarray] | None = None) -> 
     if state is None:
         state = load_torch_state(lite_checkpoint_path(name))
     size = LITE_INPUT_SIZES[name]
-    relu6 = layers.ReLU(6.0)
     inputs = keras.Input((size, size, 3), name="pixels")
     x = layers.Rescaling(1 / 128.0, offset=-127.0 / 128.0, name="normalize")(inputs)
     x = _conv(state, "_conv_stem.weight", 2, "stem_conv")(x)
-    x = relu6(_bn(state, "_bn0", "stem_bn")(x))
+    x = layers.ReLU(6.0, name="stem_relu")(_bn(state, "_bn0", "stem_bn")(x))
     stage, previous_out = -1, None
     for i in range(_block_count(state)):
         p = f"_blocks.{i}."
@@ -114,16 +113,16 @@ def efficientnet_lite(name: str, state: dict[str, np.ndarray] | None = None) -> 
         block_in = x
         if p + "_expand_conv.weight" in state:
             x = _conv(state, p + "_expand_conv.weight", 1, f"block{i}_expand")(x)
-            x = relu6(_bn(state, p + "_bn0", f"block{i}_expand_bn")(x))
+            x = layers.ReLU(6.0, name=f"block{i}_expand_relu")(_bn(state, p + "_bn0", f"block{i}_expand_bn")(x))
         x = _conv(state, p + "_depthwise_conv.weight", stride, f"block{i}_dw")(x)
-        x = relu6(_bn(state, p + "_bn1", f"block{i}_dw_bn")(x))
+        x = layers.ReLU(6.0, name=f"block{i}_dw_relu")(_bn(state, p + "_bn1", f"block{i}_dw_bn")(x))
         x = _conv(state, p + "_project_conv.weight", 1, f"block{i}_project")(x)
         x = _bn(state, p + "_bn2", f"block{i}_project_bn")(x)
         if stride == 1 and block_in.shape[-1] == out_ch:
             x = layers.Add(name=f"block{i}_add")([x, block_in])
     head_conv = _conv(state, "_conv_head.weight", 1, "head_conv")
     head_bn = _bn(state, "_bn1", "head_bn")
-    x = relu6(head_bn(head_conv(x)))
+    x = layers.ReLU(6.0, name="head_relu")(head_bn(head_conv(x)))
     features = layers.GlobalAveragePooling2D(name="pool")(x)
     model = keras.Model(inputs, features, name=name)
     blocks = [f"block{i}_" for i in range(_block_count(state))] + ["head_"]
