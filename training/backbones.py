@@ -33,17 +33,13 @@ class Backbone:
     imagenet_head: layers.Dense  # (N, D) -> (N, 1000) ImageNet logits
     blocks: list[str]  # layer-name prefixes of the backbone's blocks, input to output
 
-    def top_layers(self, count: int) -> list[layers.Layer]:
-        """The layers of the top `count` blocks (what fine-tuning unfreezes)."""
-        prefixes = tuple(self.blocks[-count:]) if count > 0 else ()
-        found, stack = [], [self.features]
-        while stack:
-            for layer in stack.pop().layers:
-                if isinstance(layer, keras.Model):
-                    stack.append(layer)
-                elif prefixes and layer.name.startswith(prefixes):
-                    found.append(layer)
-        return found
+    def split(self, top_blocks: int) -> tuple[keras.Model, keras.Model]:
+        """(bottom, top): the layers before the top `top_blocks` blocks, and those blocks
+        with everything after them up to the pooled features."""
+        prefixes = tuple(self.blocks[-top_blocks:])
+        first = next(layer for layer in self.features.layers if layer.name.startswith(prefixes))
+        cut = first.input
+        return keras.Model(self.features.input, cut), keras.Model(cut, self.features.output)
 
 
 def lite_checkpoint_path(name: str) -> Path:
@@ -139,19 +135,18 @@ def xception(weights: str | None = "imagenet", input_size: int = 299) -> Backbon
     with_top = weights is not None
     if with_top and input_size != 299:
         raise ValueError("Xception with ImageNet weights takes 299 px inputs")
+    inputs = keras.Input((input_size, input_size, 3), name="pixels")
+    normalized = layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(inputs)
     base = keras.applications.Xception(
         include_top=with_top,
         weights=weights if weights == "imagenet" else None,
-        input_shape=(input_size, input_size, 3),
+        input_tensor=normalized,
         pooling=None if with_top else "avg",
     )
     if with_top and weights != "imagenet":
         base.load_weights(weights)
     pooled = base.get_layer("avg_pool").output if with_top else base.output
-    trunk = keras.Model(base.input, pooled, name="xception_trunk")
-    inputs = keras.Input((input_size, input_size, 3), name="pixels")
-    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(inputs)
-    features = keras.Model(inputs, trunk(x), name="xception")
+    features = keras.Model(inputs, pooled, name="xception")
     head = layers.Dense(1000, name="imagenet_logits")
     head.build((None, pooled.shape[-1]))
     if with_top:

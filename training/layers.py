@@ -27,3 +27,11 @@ class CatScore(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "classes": list(self.classes)}
+
+
+@keras.saving.register_keras_serializable(package="catbreed")
+class HorizontalFlip(keras.layers.Layer):
+    """Mirror images left to right (NHWC), for test-time flip averaging."""
+
+    def call(self, images):
+        return ops.flip(images, axis=2)

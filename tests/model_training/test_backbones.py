@@ -15,8 +15,9 @@ reference = pytest.importorskip("efficientnet_lite_pytorch")
 def test_keras_port_matches_pytorch_logits(name: str) -> None:
     backbone = efficientnet_lite(name)
     size = backbone.input_size
-    torch_model = reference.EfficientNet.from_pretrained(name.replace("_", "-"),
-                                                         weights_path=str(lite_checkpoint_path(name))).eval()
+    torch_model = reference.EfficientNet.from_pretrained(
+        name.replace("_", "-"), weights_path=str(lite_checkpoint_path(name))
+    ).eval()
     pixels = np.random.default_rng(0).uniform(0, 255, (2, size, size, 3)).astype(np.float32)
     keras_logits = backbone.imagenet_head(backbone.features(pixels, training=False)).numpy()
     with torch.no_grad():  # the reference expects (x - 127) / 128, channels first
@@ -26,9 +27,12 @@ def test_keras_port_matches_pytorch_logits(name: str) -> None:
     assert len(backbone.blocks) == 1 + sum(1 for layer in backbone.features.layers if layer.name.endswith("_project"))
 
 
-def test_top_layers_are_the_last_blocks() -> None:
+def test_split_cuts_before_the_top_blocks_and_recomposes_the_backbone() -> None:
     backbone = efficientnet_lite("efficientnet_lite0")
-    names = {layer.name for layer in backbone.top_layers(2)}
-    assert "head_conv" in names and "block15_project" in names
-    assert not any(name.startswith("block14_") for name in names)
-    assert backbone.top_layers(0) == []
+    bottom, top = backbone.split(2)  # block15 and the head conv
+    assert bottom.output_shape == (None, 7, 7, 192)
+    names = {layer.name for layer in top.layers}
+    assert {"block15_expand", "head_conv"} <= names and not any(n.startswith("block14_") for n in names)
+    pixels = np.random.default_rng(1).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    whole = backbone.features.predict(pixels, verbose=0)
+    assert np.allclose(top.predict(bottom.predict(pixels, verbose=0), verbose=0), whole, atol=1e-5)

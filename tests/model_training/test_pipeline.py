@@ -21,28 +21,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def tiny_run(tiny_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
-    train.run(
-        train.parse_args(
-            [
-                "--data",
-                str(tiny_root),
-                "--backbone",
-                "efficientnet_lite0",
-                "--out",
-                str(out),
-                "--min-photos",
-                "5",
-                "--val-fraction",
-                "0.3",
-                "--finetune-epochs",
-                "1",
-                "--batch-size",
-                "8",
-                "--check-photos",
-                "9",
-            ]
-        )
-    )
+    flags = "--backbone efficientnet_lite0 --min-photos 5 --val-fraction 0.3 --views 2 --top-blocks 3"
+    flags += " --finetune-epochs 2 --batch-size 8 --check-photos 9 --source-weight tiny=0.8 --flip-tta"
+    train.run(train.parse_args(["--data", str(tiny_root), "--out", str(out), *flags.split()]))
     return out
 
 
@@ -56,6 +37,7 @@ def test_training_writes_model_report_and_confusion_matrix(tiny_run: Path) -> No
     assert 0 <= report["cat"]["validation_accepted"] <= 1
     assert (tiny_run / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert (tiny_run / "model.keras").stat().st_size > 1_000_000
+    assert report["settings"]["flip_tta"] is True and report["settings"]["source_weight"] == ["tiny=0.8"]
 
 
 def test_conversion_agrees_and_the_tflite_serves(tiny_run: Path, tmp_path: Path) -> None:
@@ -95,7 +77,14 @@ def test_xception_path_builds_and_trains_a_step_without_weights() -> None:
     assert backbone.features.output_shape == (None, 2048)
     head = keras.layers.Dense(3)
     pixels = np.random.default_rng(0).uniform(0, 255, (4, 71, 71, 3)).astype(np.float32)
-    train.fine_tune(backbone, head, pixels, np.array([0, 1, 2, 0]), epochs=1, batch_size=4, learning_rate=1e-3, seed=0)
+    bottom, top = backbone.split(2)  # blocks 13 and 14 and the exit flow
+    assert top.output_shape == (None, 2048) and len(top.layers) < len(backbone.features.layers)
+    before = [w.copy() for w in top.get_weights()]
+    labels = np.array([0, 1, 2, 0])
+    train.fine_tune_top(
+        top, head, bottom.predict(pixels, verbose=0), labels, np.ones(4), epochs=1, batch_size=4, learning_rate=1e-3, seed=0
+    )
+    assert any(not np.allclose(a, b) for a, b in zip(before, top.get_weights(), strict=True))
     model = train.export_model(backbone, head, temperature=1.5)
     out = model.predict(pixels, verbose=0)
     assert out["breeds"].shape == (4, 3)
