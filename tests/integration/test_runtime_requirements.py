@@ -51,8 +51,23 @@ def test_the_runtime_requirements_alone_serve_the_handler(tmp_path: Path) -> Non
     else:  # pragma: no cover - machines without 3.12 use this interpreter
         venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
+    wheels = ROOT / ".venv" / "wheels-runtime"
+    assert wheels.is_dir(), "run scripts/setup.sh dev first: it downloads the wheels this test installs offline"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements-runtime.txt")], capture_output=True, text=True
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "-r",
+            str(ROOT / "requirements-runtime.txt"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert install.returncode == 0, install.stderr[-3000:]
     run = subprocess.run(
