@@ -39,6 +39,9 @@ class Classifier:
         ((self._input_name, details),) = self._runner.get_input_details().items()
         self.input_size = int(details["shape"][1])
         self._lock = threading.Lock()
+        # One inference now prepares the kernels, so the first request (and in Lambda, the
+        # init phase rather than the first invocation) pays for it.
+        self.predict_pixels(np.zeros((self.input_size, self.input_size, 3), dtype=np.float32))
 
     def predict_pixels(self, pixels: np.ndarray) -> Prediction:
         """Run the model on one preprocessed (size, size, 3) float32 tensor."""
