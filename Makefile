@@ -29,9 +29,12 @@ check-infra: ## the SAM template, offline
 	scripts/deploy.sh --dry-run > /dev/null
 
 DATA ?= ../shared/data/cats
+RUN ?= runs/shipped
+TRAIN_FLAGS := --backbone efficientnet_lite0 --views 3 --top-blocks 6 --finetune-epochs 6 \
+	--source-weight web=0.5 --flip-tta
 train: setup-dev ## retrain the shipped model from ../shared/data/cats (see README: Training)
-	$(PY) -m training.train --data $(DATA)/oxford $(DATA)/web --backbone efficientnet_lite0 --out runs/shipped --c 0.1
-	$(PY) convert_model.py --run runs/shipped --out model
+	$(PY) -m training.train --data $(DATA)/oxford $(DATA)/web $(TRAIN_FLAGS) --out $(RUN)
+	$(PY) convert_model.py --run $(RUN) --out model
 
 bench: setup-dev ## speed, memory and size figures (prints a table and JSON)
 	$(PY) scripts/benchmark.py

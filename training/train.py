@@ -120,21 +120,44 @@ def fine_tune_top(
     )
 
 
-def export_model(backbone: Backbone, head: keras.layers.Dense, temperature: float, flip_tta: bool = False) -> keras.Model:
-    """The shipped model: pixels -> {breeds: calibrated probabilities, cat_score}. With
-    `flip_tta` it also looks at the mirrored photo and averages the two."""
+def frozen_copy(model: keras.Model) -> keras.Model:
+    """A copy of a model with its current weights, unaffected by later training."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    copy.trainable = False
+    return copy
+
+
+def export_model(
+    backbone: Backbone,
+    head: keras.layers.Dense,
+    temperature: float,
+    flip_tta: bool = False,
+    top_blocks: int = 1,
+    imagenet_top: keras.Model | None = None,
+) -> keras.Model:
+    """The shipped model: pixels -> {breeds: calibrated probabilities, cat_score}.
+
+    The backbone runs up to its top `top_blocks` blocks once; the (fine-tuned) top feeds the
+    breed head, and `imagenet_top`, the top as it was before fine-tuning, feeds the ImageNet
+    classifier, so that the cat score keeps its ImageNet meaning. With `flip_tta` the breed
+    branch also looks at the mirrored photo and averages the two.
+    """
     kernel, bias = head.get_weights()
     calibrated = keras.layers.Dense(kernel.shape[1], activation="softmax", name="breeds")
     calibrated.build((None, kernel.shape[0]))
     calibrated.set_weights([kernel / temperature, bias / temperature])
+    bottom, top = backbone.split(top_blocks)
     pixels = keras.Input((backbone.input_size, backbone.input_size, 3), name="pixels")
-    features = backbone.features(pixels)
+    middle = bottom(pixels)
+    features = top(middle)
     if flip_tta:
-        mirrored = backbone.features(HorizontalFlip(name="mirror")(pixels))
+        mirrored = top(bottom(HorizontalFlip(name="mirror")(pixels)))
         features = keras.layers.Average(name="flip_average")([features, mirrored])
+    imagenet_features = (imagenet_top or top)(middle)
     outputs = {
         "breeds": calibrated(features),
-        "cat_score": CatScore(name="cat_score")(backbone.imagenet_head(features)),
+        "cat_score": CatScore(name="cat_score")(backbone.imagenet_head(imagenet_features)),
     }
     return keras.Model(pixels, outputs, name=f"catbreed_{backbone.name}")
 
@@ -210,6 +233,7 @@ def run(args: argparse.Namespace) -> dict:
     log.info("%d views of the training photos at %d px (%.0f s)", args.views, backbone.input_size, time.time() - started)
 
     bottom, top = backbone.split(args.top_blocks)
+    imagenet_top = frozen_copy(top)  # the cat score needs the features the ImageNet head was trained on
     activations = np.concatenate(
         [predict(bottom, v[:, :, ::-1] if mirror else v).astype(np.float16) for v in views for mirror in (False, True)]
     )
@@ -235,7 +259,7 @@ def run(args: argparse.Namespace) -> dict:
     val_logits = head(features).numpy()
     temperature = evaluate.fit_temperature(val_logits, y_val)
     probs = softmax(val_logits / temperature, axis=1)
-    model = export_model(backbone, head, temperature, args.flip_tta)
+    model = export_model(backbone, head, temperature, args.flip_tta, args.top_blocks, imagenet_top)
     report = {
         "backbone": args.backbone,
         "input_size": backbone.input_size,
