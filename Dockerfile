@@ -3,9 +3,12 @@
 # Then:  python test.py tests/fixtures/cat_chelsea.jpg   (the emulator on port 9000)
 FROM public.ecr.aws/lambda/python:3.12
 
-# Inference only: no tensorflow, no torch (see requirements-runtime.txt).
-COPY requirements-runtime.txt ${LAMBDA_TASK_ROOT}/
-RUN pip install --no-cache-dir -r "${LAMBDA_TASK_ROOT}/requirements-runtime.txt"
+# Inference only: no tensorflow, no torch (see requirements-runtime.txt), then without the
+# parts of LiteRT that are never loaded (scripts/slim_runtime.sh).
+COPY requirements-runtime.txt scripts/slim_runtime.sh /tmp/build/
+RUN pip install --no-cache-dir --target "${LAMBDA_TASK_ROOT}" -r /tmp/build/requirements-runtime.txt \
+    && sh /tmp/build/slim_runtime.sh "${LAMBDA_TASK_ROOT}" \
+    && rm -rf /tmp/build
 
 COPY catbreed/ ${LAMBDA_TASK_ROOT}/catbreed/
 COPY model/catbreed.tflite model/model_card.json model/labels.txt ${LAMBDA_TASK_ROOT}/model/

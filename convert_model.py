@@ -79,6 +79,23 @@ def check_agreement(keras_model_path: Path, tflite_path: Path, pixels: np.ndarra
     return result
 
 
+def training_summary(settings: dict) -> str:
+    """One sentence on how the model was trained, from the run's settings."""
+    if not settings:
+        return "see report.json"
+    text = (
+        f"a class-balanced logistic-regression head on pooled features, then the top {settings['top_blocks']} "
+        f"blocks and the head fine-tuned for {settings['finetune_epochs']} epochs on {settings['views']} views a photo "
+        "(the centre square and random crops, all mirrored)"
+    )
+    if settings.get("source_weight"):
+        text += f", photos weighted by source ({', '.join(settings['source_weight'])})"
+    text += "; temperature-scaled on validation"
+    if settings.get("flip_tta"):
+        text += "; at inference the photo and its mirror image are averaged"
+    return text + ". The cat score comes from the ImageNet classifier on the backbone as it was before fine-tuning."
+
+
 def model_card(report: dict, agreement: dict, tflite_bytes: int, name: str, version: str) -> dict:
     """The JSON model card: what the model is, what it was trained on, how good it is."""
     return {
@@ -113,7 +130,8 @@ def model_card(report: dict, agreement: dict, tflite_bytes: int, name: str, vers
             "photos with no stated license, used for training and validation only and never "
             "redistributed. Review these terms before commercial use."
         ),
-        "trained_by": "python -m training.train (see README, 'Training')",
+        "training": training_summary(report.get("settings", {})),
+        "trained_by": "make train (python -m training.train, then convert_model.py; see README, 'Training')",
     }
 
 
@@ -133,7 +151,7 @@ def model_card_markdown(card: dict) -> str:
 Cat-breed classifier for {len(card["breeds"])} breeds: {", ".join(card["breeds"])}.
 
 - Backbone: {card["backbone"]} (ImageNet), input {card["input"]["size"]} px; {card["input"]["preprocessing"]}.
-- Head: class-balanced logistic regression on pooled features (flip-augmented), temperature-scaled.
+- Training: {card["training"]}
 - File: `{card["file"]}`, {card["file_bytes"] / 1e6:.1f} MB. Outputs `breeds` and `cat_score`.
 - Data: {card["data"]["photos"]} photos, {card["data"]["after_dedup"]} after near-duplicate removal,
   split {card["data"]["train"]} train / {card["data"]["validation"]} validation

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         status, body = send(args.endpoint, json.dumps(request).encode())
-    except OSError as error:
+    except (OSError, ValueError) as error:
         print(f"could not reach {args.endpoint}: {error}", file=sys.stderr)
         return 2
     print(json.dumps(body, indent=1) if args.json else format_answer(body))
