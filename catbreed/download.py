@@ -145,17 +145,17 @@ def _read_body(response: urllib3.BaseHTTPResponse, limits: DownloadLimits, deadl
     """Read at most `max_bytes`, giving up at the deadline."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
-        raise ImageTooLarge(f"The photo is larger than the {limits.max_bytes // (1024 * 1024)} MB limit.")
+        raise ImageTooLarge.over(limits.max_bytes)
     chunks, size = [], 0
     while True:
         if time.monotonic() > deadline:
-            raise DownloadTimeout(f"The photo took longer than {limits.total_timeout:g} s to download.")
+            raise DownloadTimeout.after(limits.total_timeout)
         chunk = response.read1(65536)  # returns what has arrived, so the deadline is checked often
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > limits.max_bytes:
-            raise ImageTooLarge(f"The photo is larger than the {limits.max_bytes // (1024 * 1024)} MB limit.")
+            raise ImageTooLarge.over(limits.max_bytes)
         chunks.append(chunk)
 
 
@@ -186,10 +186,10 @@ def download(url: str, limits: DownloadLimits = DEFAULT_LIMITS) -> bytes:
         except NewConnectionError as exc:  # refused, unreachable (a subclass of ConnectTimeoutError)
             raise DownloadFailed("The photo's server could not be reached.") from exc
         except (ConnectTimeoutError, ReadTimeoutError, TimeoutError) as exc:
-            raise DownloadTimeout(f"The photo took longer than {limits.total_timeout:g} s to download.") from exc
+            raise DownloadTimeout.after(limits.total_timeout) from exc
         except (HTTPError, OSError) as exc:
             if _is_timeout(exc):
-                raise DownloadTimeout(f"The photo took longer than {limits.total_timeout:g} s to download.") from exc
+                raise DownloadTimeout.after(limits.total_timeout) from exc
             raise DownloadFailed("The photo could not be downloaded from that URL.") from exc
     raise DownloadFailed(f"The photo's URL redirected more than {limits.max_redirects} times.")
 

@@ -33,6 +33,11 @@ class ImageTooLarge(CatbreedError):
     code = "image_too_large"
     status = 413
 
+    @classmethod
+    def over(cls, max_bytes: int) -> ImageTooLarge:
+        """The error for a photo past `max_bytes`."""
+        return cls(f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit.")
+
 
 class UnsupportedImage(CatbreedError):
     """415: the bytes are not a supported image, or it has too many pixels."""
@@ -53,6 +58,11 @@ class DownloadTimeout(CatbreedError):
 
     code = "download_timeout"
     status = 504
+
+    @classmethod
+    def after(cls, seconds: float) -> DownloadTimeout:
+        """The error for a download that outlived its `seconds`."""
+        return cls(f"The photo took longer than {seconds:g} s to download.")
 
 
 class NotFound(CatbreedError):

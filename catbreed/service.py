@@ -43,13 +43,13 @@ def decode_base64_image(text: str, max_bytes: int) -> bytes:
     """Standard base64 (a `data:image/...;base64,` prefix and line breaks allowed) to bytes."""
     text = WHITESPACE.sub("", DATA_URL_PREFIX.sub("", text.strip(), count=1))
     if len(text) * 3 // 4 > max_bytes + 3:
-        raise ImageTooLarge(f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit.")
+        raise ImageTooLarge.over(max_bytes)
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("The image field is not valid base64.") from exc
     if len(data) > max_bytes:
-        raise ImageTooLarge(f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit.")
+        raise ImageTooLarge.over(max_bytes)
     return data
 
 
@@ -96,7 +96,7 @@ class Service:
     def predict_bytes(self, photo: bytes, outcome: Outcome, top_k: int = 5) -> dict:
         """Body of a successful prediction for a raw photo upload."""
         if len(photo) > self.limits.max_bytes:
-            raise ImageTooLarge(f"The photo is larger than the {self.limits.max_bytes // (1024 * 1024)} MB limit.")
+            raise ImageTooLarge.over(self.limits.max_bytes)
         return self.predict(PredictRequest(url=None, image=photo, top_k=top_k), outcome)
 
     def predict(self, request: PredictRequest, outcome: Outcome) -> dict:
