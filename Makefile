@@ -30,8 +30,8 @@ check-infra: ## the SAM template, offline
 
 DATA ?= ../shared/data/cats
 RUN ?= runs/shipped
-TRAIN_FLAGS := --backbone efficientnet_lite0 --views 3 --top-blocks 6 --finetune-epochs 6 \
-	--source-weight web=0.5 --flip-tta
+# the defaults of training.train (Lite0, 3 views, top 6 blocks, 6 epochs) plus these choices
+TRAIN_FLAGS := --source-weight web=0.5 --flip-tta
 train: setup-dev ## retrain the shipped model from ../shared/data/cats (see README: Training)
 	$(PY) -m training.train --data $(DATA)/oxford $(DATA)/web $(TRAIN_FLAGS) --out $(RUN)
 	$(PY) convert_model.py --run $(RUN) --out model

@@ -29,7 +29,7 @@ from PIL import Image
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 
-from catbreed.preprocessing import load_image, to_model_input
+from catbreed.preprocessing import image_to_input, load_image, to_model_input
 from training import data as datasets
 from training import evaluate
 from training.backbones import BACKBONES, Backbone, build_backbone
@@ -180,8 +180,6 @@ def per_source_report(probs: np.ndarray, labels: np.ndarray, sources: list[str],
 def cat_report(model: keras.Model, x_val: np.ndarray, y_val: np.ndarray, breeds: list[str], size: int, acceptance: float) -> dict:
     """Pick the cat-score threshold that passes `acceptance` of validation cats, and
     measure it per breed and on bundled non-cat pictures."""
-    from catbreed.preprocessing import image_to_input
-
     cat_scores = predict(model, x_val)["cat_score"][:, 0]
     threshold = float(np.quantile(cat_scores, 1 - acceptance, method="lower"))
     others = non_cat_photos()
@@ -309,8 +307,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-hash-distance", type=int, default=4, help="pHash bits for a near-duplicate")
     parser.add_argument("--views", type=int, default=3, help="views of each training photo: the centre + random crops")
     parser.add_argument("--c", type=float, default=0.1, help="inverse L2 strength of the initial head")
-    parser.add_argument("--top-blocks", type=int, default=2, help="top blocks fine-tuned (head conv counts as one)")
-    parser.add_argument("--finetune-epochs", type=int, default=12)
+    parser.add_argument("--top-blocks", type=int, default=6, help="top blocks fine-tuned (head conv counts as one)")
+    parser.add_argument("--finetune-epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument(
