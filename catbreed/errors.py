@@ -38,6 +38,11 @@ class ImageTooLarge(CatbreedError):
         """The error for a photo past `max_bytes`."""
         return cls(f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit.")
 
+    @classmethod
+    def request(cls) -> ImageTooLarge:
+        """The error for a whole request body past what a 10 MB photo needs."""
+        return cls("The request is larger than the 10 MB photo limit allows.")
+
 
 class UnsupportedImage(CatbreedError):
     """415: the bytes are not a supported image, or it has too many pixels."""

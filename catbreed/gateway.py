@@ -75,7 +75,7 @@ def parse_http_event(event: dict, kind: str) -> HttpRequest:
     raw = event.get("body") or ""
     if event.get("isBase64Encoded"):
         if len(raw) * 3 // 4 > MAX_BODY_BYTES:
-            raise ImageTooLarge("The request is larger than the 10 MB photo limit allows.")
+            raise ImageTooLarge.request()
         try:
             body = base64.b64decode(raw, validate=True)
         except ValueError as exc:
@@ -146,7 +146,7 @@ class Gateway:
     def predict(self, request: HttpRequest, outcome: Outcome) -> dict:
         """POST /predict: a JSON request object, or a raw image/* body."""
         if len(request.body) > MAX_BODY_BYTES:
-            raise ImageTooLarge("The request is larger than the 10 MB photo limit allows.")
+            raise ImageTooLarge.request()
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type.startswith("image/") or content_type == "application/octet-stream":
             return self.service.predict_bytes(request.body, outcome)

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
+from catbreed.errors import CatbreedError, ImageTooLarge, InvalidRequest, NotFound
 from catbreed.gateway import MAX_BODY_BYTES
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static_site"
@@ -83,12 +84,8 @@ def make_request_handler(handler: Handler, static_dir: Path = STATIC_DIR) -> typ
             path, _, query = self.path.partition("?")
             try:
                 body = self.read_body()
-            except ValueError as exc:
-                self.send(
-                    413,
-                    {"Content-Type": "application/json"},
-                    json.dumps({"error": {"code": "image_too_large", "message": str(exc)}}).encode(),
-                )
+            except CatbreedError as exc:
+                self.send_error_body(exc)
                 return
             if path == INVOKE_PATH and self.command == "POST":
                 self.invoke(body)
@@ -101,16 +98,21 @@ def make_request_handler(handler: Handler, static_dir: Path = STATIC_DIR) -> typ
             elif self.command in ("GET", "HEAD"):
                 self.static(path)
             else:
-                self.send(
-                    404, {"Content-Type": "application/json"}, b'{"error": {"code": "not_found", "message": "No such route."}}'
-                )
+                self.send_error_body(NotFound("No such route."))
 
         def read_body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            if not declared.isdigit():
                 self.close_connection = True
-                raise ValueError("The request is larger than the 10 MB photo limit allows.")
+                raise InvalidRequest("The request's Content-Length is not a number.")
+            length = int(declared)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True  # the body is never read
+                raise ImageTooLarge.request()
             return self.rfile.read(length) if length else b""
+
+        def send_error_body(self, error: CatbreedError) -> None:
+            self.send(error.status, {"Content-Type": "application/json"}, json.dumps(error.to_body()).encode())
 
         def invoke(self, body: bytes) -> None:
             """The Runtime Interface Emulator's route: the body is the event itself."""

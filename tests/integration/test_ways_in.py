@@ -62,6 +62,25 @@ def test_the_local_server_answers_errors_like_api_gateway(local_server: str) -> 
     assert (status, body["error"]["code"]) == (200, "invalid_url")  # the emulator returns the handler's body
 
 
+def test_the_local_server_refuses_a_content_length_that_is_not_a_number(local_server: str) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", int(local_server.rsplit(":", 1)[1]), timeout=10)
+    try:
+        connection.putrequest("POST", "/predict")
+        connection.putheader("Content-Type", "image/jpeg")
+        connection.putheader("Content-Length", "lots")
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 400
+        assert json.loads(response.read())["error"]["code"] == "invalid_request"
+    finally:
+        connection.close()
+    with pytest.raises(urllib.error.HTTPError) as error:  # and unknown non-GET routes are a JSON 404
+        urllib.request.urlopen(urllib.request.Request(f"{local_server}/nope", data=b"", method="POST"), timeout=10)
+    assert error.value.code == 404 and json.loads(error.value.read())["error"]["code"] == "not_found"
+
+
 def test_the_local_server_serves_the_page_and_breeds(local_server: str) -> None:
     with urllib.request.urlopen(f"{local_server}/", timeout=10) as response:
         assert response.headers["Content-Type"].startswith("text/html")
