@@ -3,7 +3,7 @@
     python test.py [PHOTO_URL_OR_PATH] [--endpoint URL]
 
 The default endpoint is the container's emulator (docker run -p 9000:8080 catbreed); the
-local server answers on the same path (python -m catbreed.server --port 9000), and an
+local server answers on the same path (python -m catbreed_local.server --port 9000), and an
 API's POST /predict works too. The default photo is the bundled cat.
 """
 
@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from catbreed.client import DEFAULT_PHOTO, format_answer, request_for, send
+from catbreed_local.client import DEFAULT_PHOTO, format_answer, request_for, send
 
 EMULATOR = "http://localhost:9000/2015-03-31/functions/function/invocations"
 

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from catbreed.client import DEFAULT_PHOTO, format_answer, get, request_for, send
+from catbreed_local.client import DEFAULT_PHOTO, format_answer, get, request_for, send
 
 DEFAULT_PHOTO_URL = (
     "https://upload.wikimedia.org/wikipedia/commons/thumb/4/4d/Cat_November_2010-1a.jpg/640px-Cat_November_2010-1a.jpg"

@@ -7,7 +7,7 @@ port="${PORT:-8080}"
 photo="${1:-tests/fixtures/cat_chelsea.jpg}"
 python=".venv/bin/python"
 
-"$python" -m catbreed.server --port "$port" &
+"$python" -m catbreed_local.server --port "$port" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT INT TERM
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from catbreed.server import make_server
+from catbreed_local.server import make_server
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 SHAPES = ("direct", "v2", "v1")

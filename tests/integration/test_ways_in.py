@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import lambda_function
-from catbreed.server import INVOKE_PATH
+from catbreed_local.server import INVOKE_PATH
 
 from ..helpers import load_event, serving, v1_event, v2_event
 
@@ -94,7 +94,7 @@ def test_the_local_server_serves_the_page_and_breeds(local_server: str) -> None:
 
 
 def test_v2_event_of_the_local_server_matches_api_gateways_shape() -> None:
-    from catbreed.server import http_api_event
+    from catbreed_local.server import http_api_event
 
     event = http_api_event("POST", "/predict", "", {"content-type": "image/jpeg"}, b"\xff\xd8")
     sample = v2_event(body=b"\xff\xd8", content_type="image/jpeg", base64_body=True)

@@ -1,7 +1,7 @@
 """Local development server: the page, the API as API Gateway would call the function,
 and the Lambda Runtime Interface Emulator's invoke route, all on one port.
 
-    python -m catbreed.server [--host 127.0.0.1] [--port 8080]
+    python -m catbreed_local.server [--host 127.0.0.1] [--port 8080]
 """
 
 from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Local development tools beside the function (not in the Lambda image): the local
+server that calls the handler as API Gateway and the Lambda emulator would, and a small
+client for test.py and test_cloud.py."""
