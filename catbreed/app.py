@@ -10,6 +10,7 @@ from catbreed.download import DownloadLimits
 from catbreed.gateway import Gateway
 from catbreed.model import DEFAULT_MODEL_DIR, Classifier
 from catbreed.service import Service
+from catbreed.uploads import Uploads
 
 
 def limits_from_env() -> DownloadLimits:
@@ -26,4 +27,10 @@ def limits_from_env() -> DownloadLimits:
 def create_gateway(model_dir: Path | str | None = None) -> Gateway:
     """The Lambda handler's gateway: the model in CATBREED_MODEL_DIR (default: model/)."""
     directory = model_dir or os.environ.get("CATBREED_MODEL_DIR") or DEFAULT_MODEL_DIR
-    return Gateway(Service(Classifier(directory), limits_from_env()))
+    return Gateway(Service(Classifier(directory), limits_from_env(), uploads=uploads_from_env()))
+
+
+def uploads_from_env() -> Uploads | None:
+    """Presigned uploads into CATBREED_UPLOAD_BUCKET; None (POST /uploads is a 404) when unset."""
+    bucket = os.environ.get("CATBREED_UPLOAD_BUCKET", "").strip()
+    return Uploads(bucket) if bucket else None

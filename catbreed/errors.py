@@ -1,19 +1,38 @@
-"""Domain errors: each carries the stable code and HTTP status of ../shared/API.md."""
+"""Domain errors: each carries a stable code of docs/API.md; its HTTP status comes from
+STATUS_OF_CODE, the one table of codes and statuses (the docs and tests read it)."""
 
 from __future__ import annotations
+
+STATUS_OF_CODE: dict[str, int] = {
+    "invalid_request": 400,
+    "invalid_url": 400,
+    "forbidden_url": 400,
+    "not_found": 404,
+    "upload_not_found": 404,
+    "method_not_allowed": 405,
+    "image_too_large": 413,
+    "unsupported_image": 415,
+    "internal_error": 500,
+    "download_failed": 502,
+    "download_timeout": 504,
+}
 
 
 class CatbreedError(Exception):
     """An error the caller caused or can act on; the message is safe to show a person."""
 
     code = "internal_error"
-    status = 500
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of this error's code."""
+        return STATUS_OF_CODE[self.code]
 
     def to_body(self) -> dict:
         """The API's error body."""
@@ -24,14 +43,12 @@ class InvalidRequest(CatbreedError):
     """400: the request itself is wrong (JSON, fields, types, URL)."""
 
     code = "invalid_request"
-    status = 400
 
 
 class ImageTooLarge(CatbreedError):
     """413: the photo is larger than the byte limit."""
 
     code = "image_too_large"
-    status = 413
 
     @classmethod
     def over(cls, max_bytes: int) -> ImageTooLarge:
@@ -39,30 +56,38 @@ class ImageTooLarge(CatbreedError):
         return cls(f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit.")
 
     @classmethod
+    def direct(cls, max_bytes: int) -> ImageTooLarge:
+        """The error for a photo sent in the request itself past the direct limit."""
+        return cls(
+            f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit for photos sent in the request; "
+            "upload it first (POST /uploads takes up to 10 MB) and send {\"upload\": key}."
+        )
+
+    @classmethod
     def request(cls) -> ImageTooLarge:
-        """The error for a whole request body past what a 10 MB photo needs."""
-        return cls("The request is larger than the 10 MB photo limit allows.")
+        """The error for a whole request body past what a photo at the direct limit needs."""
+        return cls(
+            "The request is larger than the 4 MB limit for photos sent in the request allows; "
+            "upload bigger photos first (POST /uploads takes up to 10 MB)."
+        )
 
 
 class UnsupportedImage(CatbreedError):
     """415: the bytes are not a supported image, or it has too many pixels."""
 
     code = "unsupported_image"
-    status = 415
 
 
 class DownloadFailed(CatbreedError):
     """502: the URL could not be fetched."""
 
     code = "download_failed"
-    status = 502
 
 
 class DownloadTimeout(CatbreedError):
     """504: fetching the URL took longer than its limit."""
 
     code = "download_timeout"
-    status = 504
 
     @classmethod
     def after(cls, seconds: float) -> DownloadTimeout:
@@ -74,14 +99,18 @@ class NotFound(CatbreedError):
     """404: no such route."""
 
     code = "not_found"
-    status = 404
+
+
+class UploadNotFound(CatbreedError):
+    """404: no stored photo under that upload key (never sent, expired, or already used)."""
+
+    code = "upload_not_found"
 
 
 class MethodNotAllowed(CatbreedError):
     """405: the route exists but not for this method."""
 
     code = "method_not_allowed"
-    status = 405
 
 
 INTERNAL_ERROR_BODY = {"error": {"code": "internal_error", "message": "Something went wrong on our side; please try again."}}

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from catbreed.batch import is_batch_event, run_batch
 from catbreed.errors import (
     INTERNAL_ERROR_BODY,
     CatbreedError,
@@ -22,10 +23,10 @@ from catbreed.errors import (
     MethodNotAllowed,
     NotFound,
 )
-from catbreed.service import Outcome, Service
+from catbreed.service import DIRECT_MAX_BYTES, Outcome, Service
 
-MAX_BODY_BYTES = 15 * 1024 * 1024  # a 10 MB photo as base64 JSON fits; more is refused unread
-ROUTES = {"/predict": ("POST",), "/breeds": ("GET",)}
+MAX_BODY_BYTES = DIRECT_MAX_BYTES * 4 // 3 + 64 * 1024  # a direct photo as base64 JSON fits; more is refused unread
+ROUTES = {"/predict": ("POST",), "/breeds": ("GET",), "/uploads": ("POST",)}
 
 log = logging.getLogger("catbreed.requests")
 if not log.handlers:
@@ -50,7 +51,9 @@ class HttpRequest:
 
 
 def event_kind(event: Any) -> str:
-    """'v2', 'v1' or 'direct'."""
+    """'v2', 'v1', 'batch' (Step Functions' ItemBatcher) or 'direct'."""
+    if is_batch_event(event):
+        return "batch"
     if isinstance(event, dict) and isinstance(event.get("requestContext"), dict):
         if event.get("version") == "2.0" or "http" in event["requestContext"]:
             return "v2"
@@ -92,6 +95,14 @@ def parse_http_event(event: dict, kind: str) -> HttpRequest:
     )
 
 
+def json_body(request: HttpRequest) -> Any:
+    """The request body as JSON (400 when it is not)."""
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("The request body is not valid JSON.") from exc
+
+
 class Gateway:
     """Turns any supported event into a response from the Service."""
 
@@ -113,6 +124,9 @@ class Gateway:
             if kind == "direct":
                 body = self.service.predict_payload(event, outcome)
                 response = body
+            elif kind == "batch":
+                route, outcome.source = "batch", "s3"
+                response = run_batch(event, self.service.predict_stored)
             else:
                 request = parse_http_event(event, kind)
                 request_id = request_id or request.request_id
@@ -134,13 +148,15 @@ class Gateway:
         """Dispatch an HTTP request to its route: (body, status, extra headers)."""
         methods = ROUTES.get(request.path)
         if methods is None:
-            raise NotFound(f"There is no route {request.path}; use POST /predict or GET /breeds.")
+            raise NotFound(f"There is no route {request.path}; use POST /predict, POST /uploads or GET /breeds.")
         if request.method == "OPTIONS":
             return None, 204, {"Access-Control-Max-Age": "600"}
         if request.method not in methods:
             raise MethodNotAllowed(f"{request.path} takes {' or '.join(methods)}, not {request.method}.")
         if request.path == "/breeds":
             return self.service.breeds(), 200, {}
+        if request.path == "/uploads":
+            return self.service.create_upload(json_body(request)), 200, {}
         return self.predict(request, outcome), 200, {}
 
     def predict(self, request: HttpRequest, outcome: Outcome) -> dict:
@@ -150,11 +166,7 @@ class Gateway:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type.startswith("image/") or content_type == "application/octet-stream":
             return self.service.predict_bytes(request.body, outcome)
-        try:
-            payload = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidRequest("The request body is not valid JSON.") from exc
-        return self.service.predict_payload(payload, outcome)
+        return self.service.predict_payload(json_body(request), outcome)
 
     # --- responses --------------------------------------------------------------------
     def cors_headers(self, origin: str) -> dict[str, str]:
@@ -181,7 +193,7 @@ class Gateway:
         }
 
     def error_response(self, kind: str, status: int, body: dict, request: HttpRequest | None) -> dict:
-        if kind == "direct":
+        if kind in ("direct", "batch"):
             return body
         return self.http_response(status, body, request.origin if request else "")
 

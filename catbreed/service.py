@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
-from catbreed.errors import ImageTooLarge, InvalidRequest
+from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
 from catbreed.model import Classifier
+from catbreed.uploads import Uploads
+
+# Photos sent in the request itself (base64 JSON or a raw body). A synchronous Lambda invoke
+# takes at most 6,291,456 bytes of event, and the HTTP API base64-encodes raw bodies, so the
+# largest photo that reaches the function is about 4.49 MiB (see the README); refusing past
+# 4 MiB keeps our own 413 in front of AWS's. URL downloads and uploads keep 10 MB.
+DIRECT_MAX_BYTES = 4 * 1024 * 1024
 
 DATA_URL_PREFIX = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,")
 WHITESPACE = re.compile(r"\s+")
@@ -23,11 +30,12 @@ WHITESPACE = re.compile(r"\s+")
 
 @dataclass
 class PredictRequest:
-    """A validated request: exactly one of `url` and `image` (decoded bytes)."""
+    """A validated request: exactly one of `url`, `image` (decoded bytes) and `upload` (a key)."""
 
     url: str | None
     image: bytes | None
     top_k: int
+    upload: str | None = None
 
 
 @dataclass
@@ -43,29 +51,34 @@ def decode_base64_image(text: str, max_bytes: int) -> bytes:
     """Standard base64 (a `data:image/...;base64,` prefix and line breaks allowed) to bytes."""
     text = WHITESPACE.sub("", DATA_URL_PREFIX.sub("", text.strip(), count=1))
     if len(text) * 3 // 4 > max_bytes + 3:
-        raise ImageTooLarge.over(max_bytes)
+        raise ImageTooLarge.direct(max_bytes)
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("The image field is not valid base64.") from exc
     if len(data) > max_bytes:
-        raise ImageTooLarge.over(max_bytes)
+        raise ImageTooLarge.direct(max_bytes)
     return data
 
 
 def parse_request(payload: Any, breeds: int, max_bytes: int) -> PredictRequest:
     """Validate the JSON request object of API.md."""
     if not isinstance(payload, dict):
-        raise InvalidRequest("The request must be a JSON object with a url or an image.")
+        raise InvalidRequest("The request must be a JSON object with a url, an image or an upload.")
     url, image, top_k = payload.get("url"), payload.get("image"), payload.get("top_k", 5)
-    if (url is None) == (image is None):
-        raise InvalidRequest("Send exactly one of url and image.")
+    upload = payload.get("upload")
+    if [url, image, upload].count(None) != 2:
+        raise InvalidRequest("Send exactly one of url, image and upload.")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= breeds:
         raise InvalidRequest(f"top_k must be a whole number from 1 to {breeds}.")
     if url is not None:
         if not isinstance(url, str):
             raise InvalidRequest("The url must be a string.", code="invalid_url")
         return PredictRequest(url=url, image=None, top_k=top_k)
+    if upload is not None:
+        if not isinstance(upload, str):
+            raise InvalidRequest("The upload must be the key POST /uploads answered.")
+        return PredictRequest(url=None, image=None, top_k=top_k, upload=upload)
     if not isinstance(image, str) or not image:
         raise InvalidRequest("The image must be a non-empty base64 string.")
     return PredictRequest(url=None, image=decode_base64_image(image, max_bytes), top_k=top_k)
@@ -79,10 +92,12 @@ class Service:
         classifier: Classifier,
         limits: DownloadLimits = DEFAULT_LIMITS,
         fetch: Callable[[str, DownloadLimits], bytes] = download,
+        uploads: Uploads | None = None,
     ) -> None:
         self.classifier = classifier
         self.limits = limits
         self.fetch = fetch
+        self.uploads = uploads
 
     def breeds(self) -> dict:
         """Body of GET /breeds."""
@@ -90,16 +105,39 @@ class Service:
 
     def predict_payload(self, payload: Any, outcome: Outcome) -> dict:
         """Body of a successful prediction for a JSON request object."""
-        request = parse_request(payload, len(self.classifier.breeds), self.limits.max_bytes)
-        return self.predict(request, outcome)
+        request = parse_request(payload, len(self.classifier.breeds), DIRECT_MAX_BYTES)
+        if request.upload is None:
+            return self.predict(request, outcome)
+        uploads = self._uploads()
+        photo = uploads.read(request.upload)
+        try:
+            return self.predict_stored(photo, request.top_k, outcome)
+        finally:
+            uploads.delete(request.upload)  # answered (or refused): the upload has done its job
 
     def predict_bytes(self, photo: bytes, outcome: Outcome, top_k: int = 5) -> dict:
-        """Body of a successful prediction for a raw photo upload."""
-        if len(photo) > self.limits.max_bytes:
-            raise ImageTooLarge.over(self.limits.max_bytes)
+        """Body of a successful prediction for a raw photo body (the direct limit)."""
+        if len(photo) > DIRECT_MAX_BYTES:
+            raise ImageTooLarge.direct(DIRECT_MAX_BYTES)
         return self.predict(PredictRequest(url=None, image=photo, top_k=top_k), outcome)
 
-    def predict(self, request: PredictRequest, outcome: Outcome) -> dict:
+    def predict_stored(self, photo: bytes, top_k: int = 5, outcome: Outcome | None = None) -> dict:
+        """Body of a successful prediction for a photo read from S3 or disk (the download limit)."""
+        if len(photo) > self.limits.max_bytes:
+            raise ImageTooLarge.over(self.limits.max_bytes)
+        outcome = outcome or Outcome()
+        return self.predict(PredictRequest(url=None, image=photo, top_k=top_k), outcome, source="stored")
+
+    def create_upload(self, payload: Any) -> dict:
+        """Body of POST /uploads."""
+        return self._uploads().create(payload)
+
+    def _uploads(self) -> Uploads:
+        if self.uploads is None:
+            raise NotFound("Uploads are not enabled here (no upload bucket); send the photo or its URL.")
+        return self.uploads
+
+    def predict(self, request: PredictRequest, outcome: Outcome, source: str = "image") -> dict:
         """Get the photo, classify it, shape the answer."""
         started = time.perf_counter()
         if request.url is not None:
@@ -107,7 +145,7 @@ class Service:
             photo = self.fetch(request.url, self.limits)
             outcome.timings_ms["download"] = _ms_since(started)
         else:
-            outcome.source = "image"
+            outcome.source = source
             photo = request.image or b""
         outcome.photo_bytes = len(photo)
         inference_started = time.perf_counter()

@@ -1,0 +1,58 @@
+"""The bulk path: a Step Functions Distributed Map hands the function a batch of S3 objects
+(ItemReader over a prefix, ItemBatcher), and gets back one result per photo.
+
+    in:  {"BatchInput": {"bucket": "photos", "top_k": 5}, "Items": [{"Key": "cats/a.jpg", "Size": 123}, ...]}
+    out: {"results": [{"path": "s3://photos/cats/a.jpg", "predictions": [...], "is_cat": true, ...},
+                      {"path": "s3://photos/cats/b.txt", "error": {"code": "unsupported_image", "message": "..."}}]}
+
+A bad photo becomes that photo's error; it never fails the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from catbreed.errors import INTERNAL_ERROR_BODY, CatbreedError, InvalidRequest
+from catbreed.storage import read_photo
+
+BATCH_MAX_BYTES = 10 * 1024 * 1024  # as URL downloads and uploads
+
+Classify = Callable[[bytes, int], dict]
+Read = Callable[[str, str, int], bytes]
+
+log = logging.getLogger("catbreed.batch")
+
+
+def is_batch_event(event: Any) -> bool:
+    """Whether the event is an ItemBatcher batch: {"BatchInput": {...}, "Items": [...]}."""
+    return isinstance(event, dict) and isinstance(event.get("Items"), list) and isinstance(event.get("BatchInput"), dict)
+
+
+def run_batch(event: dict, classify: Classify, read: Read = read_photo) -> dict:
+    """Classify every photo of the batch; `classify(photo, top_k)` is the service's answer."""
+    batch_input = event["BatchInput"]
+    bucket, top_k = batch_input.get("bucket"), batch_input.get("top_k", 5)
+    if not isinstance(bucket, str) or not bucket:
+        raise InvalidRequest("BatchInput.bucket must name the bucket the items were listed from.")
+    results = []
+    for item in event["Items"]:
+        key = item.get("Key") if isinstance(item, dict) else None
+        if isinstance(key, str) and key.endswith("/"):
+            continue  # a "folder" placeholder, not a photo
+        results.append({"path": f"s3://{bucket}/{key}", **_one(bucket, key, top_k, classify, read)})
+    return {"results": results}
+
+
+def _one(bucket: str, key: Any, top_k: int, classify: Classify, read: Read) -> dict:
+    """The answer for one photo, or its error body."""
+    try:
+        if not isinstance(key, str) or not key:
+            raise InvalidRequest("The item has no S3 Key.")
+        return classify(read(bucket, key, BATCH_MAX_BYTES), top_k)
+    except CatbreedError as exc:
+        return exc.to_body()
+    except Exception:
+        log.exception("batch item failed: %s", key)
+        return dict(INTERNAL_ERROR_BODY)

@@ -1,0 +1,62 @@
+"""Photos stored in S3: read one (bounded), delete one, with S3's failures as the API's errors.
+
+boto3 is imported on first use only, so the function's cold start (URL and direct photos)
+does not pay for it; only the upload and batch paths do.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from catbreed.errors import ImageTooLarge, InvalidRequest, UploadNotFound
+
+# Without s3:ListBucket (the function has none), S3 answers a missing key with AccessDenied.
+MISSING = {"NoSuchKey", "NoSuchBucket", "404", "AccessDenied", "403"}
+
+
+@cache
+def s3_client() -> Any:
+    """The process's S3 client (signature v4; CATBREED_S3_ENDPOINT points it elsewhere, for tests)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"})
+    return boto3.client("s3", endpoint_url=os.environ.get("CATBREED_S3_ENDPOINT") or None, config=config)
+
+
+def _error_code(exc: Exception) -> str | None:
+    """The S3 error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code")) if isinstance(response, dict) else None
+
+
+def read_photo(bucket: str, key: str, max_bytes: int, client: Any = None) -> bytes:
+    """The bytes of s3://bucket/key: 404 when absent (or not ours to read), 413 past max_bytes.
+    Whether the bytes are an image is the decoder's call (415)."""
+    client = client or s3_client()
+    try:
+        stored = client.get_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        code = _error_code(exc)
+        if code in MISSING:
+            raise UploadNotFound(f"There is no photo {key!r} (it may have expired or been used already).") from exc
+        if code in ("InvalidObjectState", "InvalidRequest"):
+            raise InvalidRequest(f"The photo {key!r} cannot be read.") from exc
+        raise
+    body = stored["Body"]
+    try:
+        if stored.get("ContentLength", 0) > max_bytes:
+            raise ImageTooLarge.over(max_bytes)
+        data = body.read(max_bytes + 1)
+    finally:
+        body.close()
+    if len(data) > max_bytes:
+        raise ImageTooLarge.over(max_bytes)
+    return data
+
+
+def delete_photo(bucket: str, key: str, client: Any = None) -> None:
+    """Remove s3://bucket/key (absent is fine)."""
+    (client or s3_client()).delete_object(Bucket=bucket, Key=key)

@@ -1,0 +1,174 @@
+"""Presigned uploads against moto's S3 on 127.0.0.1: POST /uploads signs a POST for one photo
+under a random uploads/ key; POST /predict {"upload": key} answers from it and deletes it.
+
+moto accepts a presigned POST without checking the policy's conditions (size, type, key),
+so the tests read the signed policy for those and check what the function itself does with
+whatever lands in the bucket."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+
+from catbreed.errors import UploadNotFound
+from catbreed.gateway import Gateway
+from catbreed.service import Service
+from catbreed.storage import s3_client
+from catbreed.uploads import UPLOAD_MAX_BYTES, Uploads
+
+from ..aws import moto_endpoint  # noqa: F401 - the fixture
+from ..helpers import call_http, v2_event
+
+BUCKET = "catbreed-uploads-test"
+
+
+@pytest.fixture(scope="module")
+def s3(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
+    client = s3_client()  # the function's own client, pointed at moto
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+
+
+@pytest.fixture(scope="module")
+def gateway(classifier: Any, s3: Any) -> Gateway:
+    return Gateway(Service(classifier, uploads=Uploads(BUCKET)))
+
+
+def post(gateway: Gateway, path: str, payload: Any) -> tuple[int, dict]:
+    status, _, body = call_http(gateway, v2_event(path=path, body=json.dumps(payload)))
+    return status, body
+
+
+def presign(gateway: Gateway, content_type: str = "image/jpeg", size: int = 1000) -> dict:
+    status, body = post(gateway, "/uploads", {"content_type": content_type, "size": size})
+    assert status == 200, body
+    return body
+
+
+def upload(ticket: dict, data: bytes, content_type: str = "image/jpeg") -> int:
+    """POST the photo to S3 exactly as the page does: the signed fields, then the file."""
+    response = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("photo", data, content_type)}, timeout=10)
+    return response.status_code
+
+
+def exists(s3: Any, key: str) -> bool:
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix=key).get("KeyCount", 0) > 0
+
+
+def test_uploads_answers_a_signed_post_for_one_image_under_a_random_key(gateway: Gateway) -> None:
+    first, second = presign(gateway), presign(gateway, "image/png", 5 * 1024 * 1024)
+    assert first["upload"] != second["upload"]
+    for ticket in (first, second):
+        assert ticket["upload"].startswith("uploads/") and len(ticket["upload"]) == len("uploads/") + 32
+        assert ticket["expires_in"] == 300 and ticket["max_bytes"] == UPLOAD_MAX_BYTES == 10 * 1024 * 1024
+        assert ticket["fields"]["key"] == ticket["upload"]
+        assert ticket["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert second["fields"]["Content-Type"] == "image/png"
+
+
+def test_the_signed_policy_carries_type_size_key_and_five_minutes(gateway: Gateway) -> None:
+    ticket = presign(gateway, "image/jpeg", 2000)
+    policy = json.loads(base64.b64decode(ticket["fields"]["policy"]))
+    conditions = policy["conditions"]
+    assert {"Content-Type": "image/jpeg"} in conditions
+    assert ["starts-with", "$Content-Type", "image/"] in conditions
+    assert ["content-length-range", 1, 10 * 1024 * 1024] in conditions
+    assert {"key": ticket["upload"]} in conditions and {"bucket": BUCKET} in conditions
+    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert 240 <= (expires - datetime.now(UTC)).total_seconds() <= 300
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"content_type": "text/html", "size": 100}, 415, "unsupported_image"),
+        ({"content_type": "application/pdf", "size": 100}, 415, "unsupported_image"),
+        ({"content_type": "image/jpeg", "size": 10 * 1024 * 1024 + 1}, 413, "image_too_large"),
+        ({"content_type": "image/jpeg", "size": 0}, 400, "invalid_request"),
+        ({"content_type": "image/jpeg", "size": "12"}, 400, "invalid_request"),
+        ({"content_type": "image/jpeg"}, 400, "invalid_request"),
+        ({"size": 100}, 400, "invalid_request"),
+        (["image/jpeg", 100], 400, "invalid_request"),
+    ],
+)
+def test_uploads_refuses_what_it_would_not_classify(gateway: Gateway, payload: Any, status: int, code: str) -> None:
+    assert post(gateway, "/uploads", payload)[0] == status
+    assert post(gateway, "/uploads", payload)[1]["error"]["code"] == code
+
+
+def test_an_uploaded_photo_is_answered_like_a_direct_one_and_then_deleted(gateway: Gateway, s3: Any, cat_jpeg: bytes) -> None:
+    ticket = presign(gateway, size=len(cat_jpeg))
+    assert upload(ticket, cat_jpeg) == 204
+    assert exists(s3, ticket["upload"])
+    status, body = post(gateway, "/predict", {"upload": ticket["upload"], "top_k": 3})
+    assert status == 200, body
+    direct = post(gateway, "/predict", {"image": base64.b64encode(cat_jpeg).decode(), "top_k": 3})[1]
+    assert body == direct and body["is_cat"] is True and len(body["predictions"]) == 3
+    assert not exists(s3, ticket["upload"])
+    status, body = post(gateway, "/predict", {"upload": ticket["upload"]})  # used already
+    assert (status, body["error"]["code"]) == (404, "upload_not_found")
+
+
+def test_an_upload_that_is_not_an_image_is_a_415_and_is_deleted(gateway: Gateway, s3: Any) -> None:
+    ticket = presign(gateway)
+    assert upload(ticket, b"<!doctype html><p>not a cat</p>") == 204
+    status, body = post(gateway, "/predict", {"upload": ticket["upload"]})
+    assert (status, body["error"]["code"]) == (415, "unsupported_image")
+    assert not exists(s3, ticket["upload"])
+
+
+def test_an_oversized_upload_is_a_413_not_a_500(gateway: Gateway, s3: Any, cat_jpeg: bytes) -> None:
+    # moto lets a file past content-length-range through; S3 would refuse it. The function refuses it too.
+    ticket = presign(gateway)
+    assert upload(ticket, cat_jpeg + b"\0" * (UPLOAD_MAX_BYTES + 1 - len(cat_jpeg))) == 204
+    status, body = post(gateway, "/predict", {"upload": ticket["upload"]})
+    assert (status, body["error"]["code"]) == (413, "image_too_large")
+
+
+@pytest.mark.parametrize("key", ["uploads/0123456789abcdef0123456789abcdef", "uploads/ffffffffffffffffffffffffffffffff"])
+def test_an_unknown_or_expired_key_is_a_404(gateway: Gateway, key: str) -> None:
+    status, body = post(gateway, "/predict", {"upload": key})
+    assert (status, body["error"]["code"]) == (404, "upload_not_found")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "photos/cat.jpg",
+        "uploads/../photos/cat.jpg",
+        "uploads/cat.jpg",
+        "/uploads/0123456789abcdef0123456789abcdef",
+        "uploads/0123456789abcdef0123456789abcdef/x",
+        "",
+        42,
+    ],
+)
+def test_keys_outside_uploads_are_refused_unread(gateway: Gateway, s3: Any, cat_jpeg: bytes, key: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="photos/cat.jpg", Body=cat_jpeg, ContentType="image/jpeg")
+    status, body = post(gateway, "/predict", {"upload": key})
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert exists(s3, "photos/cat.jpg")
+
+
+def test_access_denied_reads_as_not_found(cat_jpeg: bytes) -> None:
+    """Without s3:ListBucket (least privilege), S3 answers a missing key with AccessDenied."""
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def get_object(self, **_: Any) -> None:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+
+    with pytest.raises(UploadNotFound):
+        Uploads(BUCKET, Denied()).read("uploads/0123456789abcdef0123456789abcdef")
+
+
+def test_without_a_bucket_uploads_are_not_offered(classifier: Any) -> None:
+    plain = Gateway(Service(classifier))
+    assert post(plain, "/uploads", {"content_type": "image/jpeg", "size": 10})[0] == 404
+    assert post(plain, "/predict", {"upload": "uploads/0123456789abcdef0123456789abcdef"})[0] == 404
