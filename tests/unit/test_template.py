@@ -61,7 +61,7 @@ def test_the_function_is_the_image_with_two_routes(template: dict) -> None:
     assert function["Properties"]["PackageType"] == "Image"
     assert function["Metadata"]["Dockerfile"] == "Dockerfile"
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in function["Properties"]["Events"].values()}
-    assert routes == {("POST", "/predict"), ("GET", "/breeds")}
+    assert routes == {("POST", "/predict"), ("GET", "/breeds"), ("POST", "/uploads")}
 
 
 def test_the_bucket_is_private_and_read_only_by_cloudfront(template: dict) -> None:
@@ -80,7 +80,7 @@ def test_the_bucket_is_private_and_read_only_by_cloudfront(template: dict) -> No
 def test_the_role_only_writes_its_own_logs(template: dict) -> None:
     role = template["Resources"]["ClassifierRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
-    (policy,) = role["Policies"]
+    policy = next(p for p in role["Policies"] if p["PolicyName"] == "write-own-logs")  # S3: test_bulk_template.py
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert statement["Resource"] == {"Fn::Sub": "${ClassifierLogGroup.Arn}:*"}

@@ -1,0 +1,83 @@
+"""The Distributed Map's batch event through the real handler, against moto's S3 on
+127.0.0.1: one result per photo, the same fields as /predict, a broken photo as its own error."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import lambda_function
+
+from ..aws import moto_endpoint  # noqa: F401 - the fixture
+from ..conftest import FIXTURES
+from ..helpers import load_event
+
+BUCKET = "my-cat-photos"
+PREFIX = "shelter/2026-11/"
+PHOTOS = {"chelsea.jpg": "cat_chelsea.jpg", "coffee.jpg": "coffee.jpg", "rocket.jpg": "rocket.jpg"}
+
+
+@pytest.fixture(scope="module")
+def bucket(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
+    from catbreed.storage import s3_client
+
+    s3 = s3_client()
+    s3.create_bucket(Bucket=BUCKET)
+    for name, fixture in PHOTOS.items():
+        s3.put_object(Bucket=BUCKET, Key=PREFIX + name, Body=(FIXTURES / fixture).read_bytes())
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "broken.jpg", Body=(FIXTURES / "cat_chelsea.jpg").read_bytes()[:2000])
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "notes.txt", Body=b"feed at six\n")
+    s3.put_object(Bucket=BUCKET, Key=PREFIX, Body=b"")  # the console's "folder"
+    yield s3
+
+
+def batch_event(s3: Any) -> dict:
+    """What ItemReader (ListObjectsV2) + ItemBatcher hand the function for the prefix."""
+    event = copy.deepcopy(load_event("stepfunctions_batch.json"))
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX)["Contents"]
+    event["Items"] = [{"Key": o["Key"], "Size": o["Size"], "Etag": o["ETag"]} for o in listed]
+    event["Items"].append({"Key": PREFIX + "gone.jpg", "Size": 10})  # deleted after it was listed
+    return event
+
+
+def test_the_sample_event_is_a_batch() -> None:
+    from catbreed.batch import is_batch_event
+
+    event = load_event("stepfunctions_batch.json")
+    assert is_batch_event(event) and event["BatchInput"]["bucket"] and all("Key" in i for i in event["Items"])
+
+
+def test_a_batch_answers_one_result_per_photo_with_the_fields_of_predict(bucket: Any) -> None:
+    answer = lambda_function.lambda_handler(batch_event(bucket), None)
+    results = {r["path"]: r for r in answer["results"]}
+    assert set(results) == {f"s3://{BUCKET}/{PREFIX}{name}" for name in [*PHOTOS, "broken.jpg", "notes.txt", "gone.jpg"]}
+    for name, fixture in PHOTOS.items():
+        direct = lambda_function.lambda_handler({"image": _b64(FIXTURES / fixture)}, None)
+        assert results[f"s3://{BUCKET}/{PREFIX}{name}"] == {"path": f"s3://{BUCKET}/{PREFIX}{name}", **direct}
+    assert results[f"s3://{BUCKET}/{PREFIX}chelsea.jpg"]["is_cat"] is True
+    assert results[f"s3://{BUCKET}/{PREFIX}coffee.jpg"]["is_cat"] is False
+    for name, code in (("broken.jpg", "unsupported_image"), ("notes.txt", "unsupported_image"), ("gone.jpg", "upload_not_found")):
+        result = results[f"s3://{BUCKET}/{PREFIX}{name}"]
+        assert result["error"]["code"] == code and "predictions" not in result
+
+
+def test_top_k_comes_from_the_batch_input(bucket: Any) -> None:
+    event = batch_event(bucket)
+    event["BatchInput"]["top_k"] = 2
+    event["Items"] = [i for i in event["Items"] if i["Key"].endswith("chelsea.jpg")]
+    (result,) = lambda_function.lambda_handler(event, None)["results"]
+    assert len(result["predictions"]) == 2
+
+
+def test_a_batch_without_its_bucket_is_refused_not_crashed() -> None:
+    answer = lambda_function.lambda_handler({"BatchInput": {}, "Items": [{"Key": "a.jpg"}]}, None)
+    assert answer["error"]["code"] == "invalid_request"
+
+
+def _b64(path: Any) -> str:
+    import base64
+
+    return base64.b64encode(path.read_bytes()).decode()
