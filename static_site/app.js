@@ -1,102 +1,290 @@
-// catbreed page: pick, drop, snap or link a photo; show the top-5 breeds.
+// catbreed page: choose, drop, snap, paste or link a photo; show the five most likely breeds.
 "use strict";
 
-const MAX_SIDE = 1024;          // photos are shrunk to this longest side before upload
+// config.js (rewritten by scripts/deploy.sh) may set apiUrl and override any of these.
+const CONFIG = Object.assign({
+  apiUrl: "",
+  slowAfterMs: 4000,               // then say that it is still working
+  giveUpAfterMs: 25000,            // then stop waiting (API Gateway itself gives up at 30 s)
+  directMaxBytes: 4 * 1024 * 1024, // larger photos go through POST /uploads (see docs/API.md)
+}, window.CATBREED_CONFIG || {});
+const API = String(CONFIG.apiUrl || "").replace(/\/+$/, "");
+const MAX_SIDE = 1024;               // photos are shrunk to this longest side before sending
 const JPEG_QUALITY = 0.9;
-const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-const API = ((window.CATBREED_CONFIG && window.CATBREED_CONFIG.apiUrl) || "").replace(/\/+$/, "");
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+const TOP_K = 5;
 
 const MESSAGES = {
   invalid_request: "That request didn't work. Please pick a photo or paste a link and try again.",
   invalid_url: "That link can't be used. Paste a full http:// or https:// link to a photo.",
-  forbidden_url: "That link points somewhere we can't go. Please use a public link to a photo.",
-  image_too_large: "That photo is too large. Please choose one under 10 MB.",
+  forbidden_url: "That link isn't public: it points to a private or local address we can't reach. " +
+    "If you can see the photo, save it and upload it instead.",
+  image_too_large: "That photo is too large. Photos can be up to 10 MB; please choose a smaller one.",
   unsupported_image: "That file isn't a photo we can read. Please use a JPEG, PNG, WebP, GIF or BMP picture.",
   download_failed: "We couldn't fetch the photo from that link. Check that the link opens a picture.",
   download_timeout: "The website with that photo took too long to answer. Try another link or upload the photo.",
+  upload_not_found: "Your upload expired before we could look at it. Please send the photo again.",
+  upload_failed: "We couldn't upload the photo. Please check your connection and try again.",
+  uploads_unavailable: "That photo is too large to send as it is, and this server can't take bigger uploads. " +
+    "Please save it as a JPEG under 4 MB and try again.",
+  busy: "The breed finder is busy right now. Please try again in a moment.",
+  timeout: "The breed finder is taking too long to answer, so we stopped waiting. Please try again in a minute.",
   internal_error: "Something went wrong on our side. Please try again in a moment.",
   network: "We couldn't reach the breed finder. Check your internet connection and try again.",
 };
+const LINK_ERRORS = ["forbidden_url", "download_failed", "download_timeout"];
 
 const $ = (id) => document.getElementById(id);
 const els = {
-  drop: $("drop-zone"), file: $("file-input"), camera: $("camera-input"), form: $("url-form"),
-  url: $("url-input"), result: $("result"), preview: $("preview"), busy: $("busy"),
-  message: $("message"), predictions: $("predictions"), modelInfo: $("model-info"),
+  drop: $("drop-zone"), file: $("file-input"), camera: $("camera-input"),
+  choose: $("choose-button"), snap: $("camera-button"), form: $("url-form"), url: $("url-input"),
+  result: $("result"), preview: $("preview"), heading: $("result-heading"), spinner: $("spinner"),
+  message: $("message"), predictions: $("predictions"), explain: $("explain"), modelInfo: $("model-info"),
+  cancel: $("cancel-button"), uploadInstead: $("upload-instead"), again: $("again-button"),
 };
 
-function showBusy(previewSrc) {
-  els.result.hidden = false;
-  els.result.classList.remove("no-photo");
-  if (previewSrc) els.preview.src = previewSrc; else els.preview.removeAttribute("src");
-  els.busy.hidden = false;
-  els.result.setAttribute("aria-busy", "true");
-  els.message.textContent = "";
-  els.message.className = "message";
-  els.predictions.replaceChildren();
-  els.modelInfo.textContent = "";
+// --- one request at a time: only the newest may paint ---------------------------------
+
+let current = null; // { controller, timedOut }
+
+function startJob() {
+  if (current) current.controller.abort();
+  current = { controller: new AbortController(), timedOut: false };
+  return current;
 }
 
-function doneBusy() {
-  els.busy.hidden = true;
-  els.result.removeAttribute("aria-busy");
+function stopJob() {
+  const job = current;
+  current = null;
+  if (job) job.controller.abort();
 }
 
-function showError(code, fallback) {
-  doneBusy();
-  els.result.classList.toggle("no-photo", !els.preview.getAttribute("src"));
-  els.message.textContent = MESSAGES[code] || fallback || MESSAGES.internal_error;
-  els.message.className = "message error";
+const isCurrent = (job) => job === current;
+
+// --- painting -------------------------------------------------------------------------
+
+function setMessage(text, kind) {
+  els.message.textContent = text;
+  els.message.className = kind ? `message ${kind}` : "message";
 }
 
-function showAnswer(body) {
-  doneBusy();
-  if (body.is_cat) {
-    els.message.textContent = "Here are the most likely breeds:";
-    els.message.className = "message";
+function setPreview(src) {
+  if (src) {
+    els.preview.hidden = false;
+    els.preview.src = src;
   } else {
-    els.message.textContent = "This doesn't look like a cat to us. If it is one, try a clearer, closer photo. Our best guesses anyway:";
-    els.message.className = "message warning";
+    els.preview.hidden = true;
+    els.preview.removeAttribute("src");
   }
-  for (const item of body.predictions) {
-    const percent = Math.round(item.probability * 1000) / 10;
+  els.result.classList.toggle("no-photo", !src);
+}
+
+function showBusy(job, previewSrc, text) {
+  if (!isCurrent(job)) return;
+  els.result.hidden = false;
+  els.result.classList.add("busy");
+  els.result.setAttribute("aria-busy", "true");
+  if (previewSrc !== undefined) setPreview(previewSrc);
+  els.heading.textContent = "Looking at your photo";
+  els.spinner.hidden = false;
+  setMessage(text || "Looking closely…");
+  els.predictions.replaceChildren();
+  els.explain.hidden = true;
+  els.modelInfo.textContent = "";
+  els.cancel.hidden = false;
+  els.uploadInstead.hidden = true;
+  els.again.hidden = true;
+}
+
+function showStillWorking(job) {
+  if (!isCurrent(job)) return;
+  setMessage("Still working on it. The breed finder is slower than usual right now; " +
+    "you can wait a little longer or cancel.");
+}
+
+function done(heading) {
+  els.result.classList.remove("busy");
+  els.result.removeAttribute("aria-busy");
+  els.heading.textContent = heading;
+  els.spinner.hidden = true;
+  els.again.hidden = false;
+  if (document.activeElement === els.cancel) els.again.focus();
+  els.cancel.hidden = true;
+}
+
+function showError(job, code, fallback) {
+  if (!isCurrent(job)) return;
+  current = null;
+  done("That didn't work");
+  els.result.hidden = false;
+  els.predictions.replaceChildren();
+  els.explain.hidden = true;
+  els.modelInfo.textContent = "";
+  setMessage(MESSAGES[code] || fallback || MESSAGES.internal_error, "error");
+  els.uploadInstead.hidden = !LINK_ERRORS.includes(code);
+  bringIntoView();
+}
+
+function percentText(probability) {
+  if (probability < 0.01) return { text: "<1%", spoken: "less than 1 percent" };
+  if (probability > 0.99) return { text: ">99%", spoken: "more than 99 percent" };
+  const whole = Math.round(probability * 100);
+  return { text: `${whole}%`, spoken: `${whole} percent` };
+}
+
+function showAnswer(job, body) {
+  if (!isCurrent(job)) return;
+  current = null;
+  if (!body.is_cat) {
+    done("This may not be a cat");
+    setMessage("This doesn't look like a cat to us. If it is one, try a clearer, closer photo. " +
+      "Our best guesses anyway:", "warning");
+  } else if (body.confident === false) {
+    done("Not sure about this one");
+    setMessage("We're not sure about this cat. It may be a mix, or a breed we don't know. " +
+      "These are the breeds it looks closest to:", "warning");
+  } else {
+    done("Most likely breeds");
+    setMessage("");
+  }
+  const items = body.predictions.map((item) => {
+    const percent = percentText(item.probability);
     const li = document.createElement("li");
     li.className = "prediction";
     li.innerHTML = '<div class="label"><span class="breed"></span><span class="percent"></span></div>' +
-      '<div class="track" role="presentation"><div class="fill"></div></div>';
+      '<div class="track" aria-hidden="true"><div class="fill"></div></div>';
     li.querySelector(".breed").textContent = item.breed;
-    li.querySelector(".percent").textContent = `${percent}%`;
-    li.querySelector(".fill").style.width = `${Math.max(percent, 0.5)}%`;
-    li.setAttribute("aria-label", `${item.breed}: ${percent} percent`);
-    els.predictions.appendChild(li);
-  }
-  if (body.model) els.modelInfo.textContent = `Model ${body.model.name} ${body.model.version}`;
+    li.querySelector(".percent").textContent = percent.text;
+    li.querySelector(".fill").style.width = `${Math.max(item.probability * 100, 0.5)}%`;
+    li.setAttribute("aria-label", `${item.breed}: ${percent.spoken}`);
+    return li;
+  });
+  els.predictions.replaceChildren(...items);
+  els.explain.hidden = false;
+  els.modelInfo.textContent = body.model ? `Answered by model ${body.model.name}, version ${body.model.version}.` : "";
+  bringIntoView();
 }
 
-async function ask(request) {
-  let response;
+// On a phone the answer starts below the fold: scroll it up unless it is all in view.
+function bringIntoView() {
+  const box = els.result.getBoundingClientRect();
+  if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+  const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  els.result.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+}
+
+function reset() {
+  stopJob();
+  els.result.hidden = true;
+  els.result.classList.remove("busy");
+  setPreview(null);
+  setMessage("");
+  els.predictions.replaceChildren();
+  els.url.value = "";
+  window.scrollTo(0, 0);
+  els.choose.focus();
+}
+
+// --- talking to the API ---------------------------------------------------------------
+
+// fetch() for the newest job, with the "still working" message and a time to give up.
+async function watchedFetch(job, url, options) {
+  const slow = setTimeout(() => showStillWorking(job), CONFIG.slowAfterMs);
+  const giveUp = setTimeout(() => { job.timedOut = true; job.controller.abort(); }, CONFIG.giveUpAfterMs);
   try {
-    response = await fetch(`${API}/predict`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(request),
-    });
-  } catch (err) {
-    showError("network");
-    return;
-  }
-  let body = null;
-  try { body = await response.json(); } catch (err) { body = null; }
-  if (response.ok && body && body.predictions) {
-    showAnswer(body);
-  } else if (body && body.error) {
-    showError(body.error.code, body.error.message);
-  } else if (response.status === 413) {
-    showError("image_too_large");
-  } else {
-    showError("internal_error");
+    const response = await fetch(url, { ...options, signal: job.controller.signal });
+    let body = null;
+    try { body = await response.json(); } catch (err) { body = null; }
+    return { status: response.status, ok: response.ok, body };
+  } finally {
+    clearTimeout(slow);
+    clearTimeout(giveUp);
   }
 }
+
+function postJson(job, path, payload) {
+  return watchedFetch(job, `${API}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+}
+
+// The error code of a failed answer: ours, or API Gateway's own (it has no code).
+function errorCode(answer) {
+  if (answer.body && answer.body.error && answer.body.error.code) return answer.body.error.code;
+  if (answer.status === 413) return "image_too_large";
+  if (answer.status === 429) return "busy";
+  if (answer.status === 503 || answer.status === 504) return "timeout";
+  return "internal_error";
+}
+
+function failed(job) {
+  if (!isCurrent(job)) return; // replaced or cancelled: say nothing
+  showError(job, job.timedOut ? "timeout" : "network");
+}
+
+// POST /predict; `photo` (a Blob) lets a photo too large to send directly go by upload.
+async function predict(job, request, photo) {
+  let answer;
+  try {
+    answer = await postJson(job, "/predict", request);
+  } catch (err) {
+    failed(job);
+    return;
+  }
+  if (!isCurrent(job)) return;
+  if (answer.ok && answer.body && answer.body.predictions) {
+    showAnswer(job, answer.body);
+  } else if (answer.status === 413 && photo && photo.size <= MAX_PHOTO_BYTES && !request.upload) {
+    await predictViaUpload(job, photo);
+  } else {
+    showError(job, errorCode(answer), answer.body && answer.body.error && answer.body.error.message);
+  }
+}
+
+// Larger photos: POST /uploads, then the photo straight to storage, then POST /predict {upload}.
+async function predictViaUpload(job, photo) {
+  showBusy(job, undefined, "Uploading your photo…");
+  let ticket;
+  try {
+    ticket = await postJson(job, "/uploads", { content_type: photoType(photo), size: photo.size });
+  } catch (err) {
+    failed(job);
+    return;
+  }
+  if (!isCurrent(job)) return;
+  if (!ticket.ok || !ticket.body || !ticket.body.url) {
+    const code = ticket.status === 404 && !(ticket.body && ticket.body.error && ticket.body.error.code === "upload_not_found")
+      ? "uploads_unavailable" : errorCode(ticket);
+    showError(job, code, ticket.body && ticket.body.error && ticket.body.error.message);
+    return;
+  }
+  const form = new FormData();
+  for (const [name, value] of Object.entries(ticket.body.fields || {})) form.append(name, value);
+  form.append("file", photo); // storage wants the file last
+  try {
+    const stored = await fetch(ticket.body.url, { method: "POST", body: form, signal: job.controller.signal });
+    if (!isCurrent(job)) return;
+    if (!stored.ok) {
+      showError(job, "upload_failed");
+      return;
+    }
+  } catch (err) {
+    if (isCurrent(job)) showError(job, "upload_failed");
+    return;
+  }
+  showBusy(job, undefined, "Looking closely…");
+  await predict(job, { upload: ticket.body.upload, top_k: TOP_K }, null);
+}
+
+function photoType(photo) {
+  if (photo.type && photo.type.startsWith("image/")) return photo.type;
+  const ext = ((photo.name || "").match(/\.([a-z0-9]+)$/i) || [])[1];
+  return ext ? `image/${ext.toLowerCase().replace("jpg", "jpeg").replace("tif", "tiff")}` : "application/octet-stream";
+}
+
+// --- photos and links -----------------------------------------------------------------
 
 function readAsDataUrl(blob) {
   return new Promise((resolve, reject) => {
@@ -123,25 +311,32 @@ async function shrink(file) {
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  bitmap.close && bitmap.close();
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
-  return blob;
+  if (bitmap.close) bitmap.close();
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
 }
 
 async function handleFile(file) {
   if (!file) return;
-  showBusy(null);
+  const job = startJob();
+  els.preview.alt = "The photo you chose";
+  showBusy(job, null);
+  bringIntoView();
   const small = await shrink(file);
+  if (!isCurrent(job)) return;
   // A file the browser can't decode is still sent, so the server can say what is wrong.
-  const upload = small || file;
-  if (upload.size > MAX_UPLOAD_BYTES) {
-    showError("image_too_large");
+  const photo = small || file;
+  if (photo.size > MAX_PHOTO_BYTES) {
+    showError(job, "image_too_large");
     return;
   }
-  const dataUrl = await readAsDataUrl(upload);
-  if (small) els.preview.src = dataUrl; else els.preview.removeAttribute("src");
-  const base64 = String(dataUrl).split(",", 2)[1] || "";
-  await ask({ image: base64, top_k: 5 });
+  if (photo.size > CONFIG.directMaxBytes) {
+    await predictViaUpload(job, photo);
+    return;
+  }
+  const dataUrl = String(await readAsDataUrl(photo));
+  if (!isCurrent(job)) return;
+  if (small) setPreview(dataUrl);
+  await predict(job, { image: dataUrl.split(",", 2)[1] || "", top_k: TOP_K }, photo);
 }
 
 function handleUrl(url) {
@@ -150,30 +345,36 @@ function handleUrl(url) {
     els.url.focus();
     return;
   }
+  const job = startJob();
+  els.preview.alt = "The photo at the link you gave";
   if (!/^https?:\/\//i.test(url)) {
-    els.result.hidden = false;
-    els.preview.removeAttribute("src");
-    els.predictions.replaceChildren();
-    els.modelInfo.textContent = "";
-    showError("invalid_url");
+    setPreview(null);
+    showError(job, "invalid_url");
     return;
   }
-  showBusy(url);
-  ask({ url, top_k: 5 });
+  showBusy(job, url);
+  bringIntoView();
+  predict(job, { url, top_k: TOP_K }, null);
 }
 
+// A link the browser can't show either: no broken-image icon, just no preview.
+els.preview.addEventListener("error", () => setPreview(null));
+
+// --- wiring ---------------------------------------------------------------------------
+
+els.choose.addEventListener("click", () => els.file.click());
+els.snap.addEventListener("click", () => els.camera.click());
+els.uploadInstead.addEventListener("click", () => els.file.click());
+els.cancel.addEventListener("click", () => {
+  if (!current) return;
+  stopJob();
+  done("Stopped");
+  setMessage("Stopped. Choose another photo or paste a link when you're ready.");
+});
+els.again.addEventListener("click", reset);
 els.file.addEventListener("change", () => { handleFile(els.file.files[0]); els.file.value = ""; });
 els.camera.addEventListener("change", () => { handleFile(els.camera.files[0]); els.camera.value = ""; });
 els.form.addEventListener("submit", (event) => { event.preventDefault(); handleUrl(els.url.value); });
-els.preview.addEventListener("error", () => els.preview.removeAttribute("src"));
-
-// The file inputs are visually hidden; their labels are the buttons. Keyboard users tab to
-// the inputs and press Enter or Space to open the picker.
-for (const input of [els.file, els.camera]) {
-  const label = document.querySelector(`label[for="${input.id}"]`);
-  input.addEventListener("focus", () => label.classList.add("file-focus"));
-  input.addEventListener("blur", () => label.classList.remove("file-focus"));
-}
 
 ["dragenter", "dragover"].forEach((type) => els.drop.addEventListener(type, (event) => {
   event.preventDefault();
@@ -185,15 +386,51 @@ els.drop.addEventListener("drop", (event) => {
   const file = event.dataTransfer && event.dataTransfer.files[0];
   if (file) handleFile(file);
 });
-// Paste a photo (or a link) anywhere on the page.
+// Paste a photo anywhere on the page (a link goes into the link field as usual).
 document.addEventListener("paste", (event) => {
   if (event.target === els.url) return;
-  const items = (event.clipboardData && event.clipboardData.files) || [];
-  if (items.length) handleFile(items[0]);
+  const files = (event.clipboardData && event.clipboardData.files) || [];
+  if (files.length) handleFile(files[0]);
 });
 
-fetch(`${API}/breeds`).then((r) => (r.ok ? r.json() : null)).then((body) => {
-  if (!body || !body.breeds) return;
-  $("breed-count").textContent = String(body.breeds.length);
-  $("breed-list").textContent = `: ${body.breeds.join(", ")}`;
-}).catch(() => {});
+// --- the breeds it knows --------------------------------------------------------------
+
+const nameKey = (name) => String(name).toLowerCase().replace(/[_-]+/g, " ").trim();
+
+function showBreeds(breeds, traits) {
+  const known = {};
+  for (const [name, lines] of Object.entries(traits)) known[nameKey(name)] = lines;
+  const entries = breeds.map((breed) => {
+    const entry = document.createElement("div");
+    entry.className = "breed-entry";
+    entry.id = `breed-${nameKey(breed).replace(/[^a-z0-9]+/g, "-")}`;
+    const dt = document.createElement("dt");
+    dt.textContent = breed;
+    const dd = document.createElement("dd");
+    const lines = known[nameKey(breed)] || [];
+    if (lines.length) {
+      const ul = document.createElement("ul");
+      for (const line of lines) {
+        const li = document.createElement("li");
+        li.textContent = line;
+        ul.appendChild(li);
+      }
+      dd.appendChild(ul);
+    }
+    entry.append(dt, dd);
+    return entry;
+  });
+  $("breed-list").replaceChildren(...entries);
+  $("breed-total").textContent = String(breeds.length);
+  $("breed-count").textContent = String(breeds.length);
+  $("breed-count-line").hidden = false;
+  $("breeds").hidden = false;
+}
+
+const getJson = (url) => fetch(url).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+Promise.all([getJson(`${API}/breeds`), getJson("breeds.json")]).then(([list, text]) => {
+  // Without the list the page names no breeds and no count rather than a wrong one.
+  const ok = Boolean(list && Array.isArray(list.breeds) && list.breeds.length);
+  if (ok) showBreeds(list.breeds, (text && text.traits) || {});
+  document.body.dataset.breeds = ok ? "shown" : "unavailable";
+});

@@ -1,14 +1,19 @@
 """The page in real headless Chromium (Debian's, driven by Playwright) against the local
-server with the real handler: upload, paste a URL, a non-image, a non-cat, the keyboard,
-a network failure, phone and desktop screenshots (kept in artifacts/screenshots/)."""
+server with the real handler and model: upload, link, not an image, not a cat, keyboard,
+phone. The states a real model can't be made to produce on demand (a stale answer racing
+a new one, a slow service, "not sure", uploads through storage, a failing /breeds) come
+from Playwright routes that hold, delay or answer a request. Screenshots of every state at
+1280 and 390 px go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+import re
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,8 +35,15 @@ CHROMIUM_ARGS = [
     "--disable-extensions",
     "--metrics-recording-only",
 ]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Where the page is told to send big photos; a route answers it, nothing listens there.
+STORAGE_URL = "http://127.0.0.1:9/catbreed-uploads"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+# --- fixtures and helpers -------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +62,55 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture()
-def page(browser, site: str) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(site)
-    yield page
-    context.close()
+def open_page(browser, site: str) -> Iterator[Callable[..., object]]:
+    """open_page(phone=False, config=None, routes=None): a fresh page, already loaded.
+    `config` adds to the page's config.js; `routes` ({pattern: handler}) are set before loading."""
+    contexts = []
+
+    def open_(phone: bool = False, config: dict | None = None, routes: dict | None = None) -> object:
+        if phone:
+            context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        else:
+            context = browser.new_context(viewport=DESKTOP)
+        contexts.append(context)
+        page = context.new_page()
+        if config:
+            script = f"window.CATBREED_CONFIG = {json.dumps({'apiUrl': '', **config})};"
+            page.route("**/config.js", lambda route: route.fulfill(content_type="application/javascript", body=script))
+        for pattern, handler in (routes or {}).items():
+            page.route(pattern, handler)
+        page.goto(site)
+        page.wait_for_selector("body[data-breeds]")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture()
+def page(open_page) -> object:
+    return open_page()
 
 
 def wait_for_answer(page) -> None:
-    page.wait_for_selector("#busy", state="hidden", timeout=30_000)
-    page.wait_for_function("document.querySelector('#message').textContent.length > 0", timeout=30_000)
+    """Until the newest request is answered (or failed)."""
+    page.wait_for_function(
+        "(() => { const r = document.querySelector('#result');"
+        " return !r.hidden && !r.classList.contains('busy') && document.querySelector('#message').textContent.length > 0"
+        " || document.querySelectorAll('#predictions li').length > 0 && !r.classList.contains('busy'); })()",
+        timeout=30_000,
+    )
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str, widths: tuple[int, ...] = (1280, 390)) -> None:
+    """Full-page screenshots at each width (the viewport is put back afterwards)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    original = page.viewport_size
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": original["height"]})
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True, animations="disabled")
+    page.set_viewport_size(original)
 
 
 def bars(page) -> list[tuple[str, str]]:
@@ -75,16 +120,124 @@ def bars(page) -> list[tuple[str, str]]:
     ]
 
 
+def answer(*breeds: tuple[str, float], is_cat: bool = True, confident: bool = True) -> dict:
+    return {
+        "predictions": [{"breed": name, "probability": p} for name, p in breeds],
+        "is_cat": is_cat,
+        "cat_score": 0.9 if is_cat else 0.1,
+        "confident": confident,
+        "model": {"name": "catbreed-test", "version": "0.0.1", "breeds": 34},
+    }
+
+
+FIVE = answer(("Bengal", 0.62), ("Egyptian Mau", 0.2), ("Abyssinian", 0.1), ("Ocicat", 0.05), ("Savannah", 0.03))
+STALE = answer(("Stale One", 0.5), ("Stale Two", 0.2), ("Stale Three", 0.1), ("Stale Four", 0.1), ("Stale Five", 0.1))
+
+
+def reply(body: dict, status: int = 200) -> Callable:
+    return lambda route: route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+
+def error(code: str, message: str = "") -> dict:
+    return {"error": {"code": code, "message": message or code}}
+
+
+class Hold:
+    """A route handler that holds the first `count` requests (for release later) and lets the rest through."""
+
+    def __init__(self, count: int = 1) -> None:
+        self.count = count
+        self.held: list = []
+
+    def __call__(self, route) -> None:
+        if len(self.held) < self.count:
+            self.held.append(route)
+        else:
+            route.continue_()
+
+    def wait(self, page, n: int = 1) -> None:
+        deadline = time.monotonic() + 30
+        while len(self.held) < n:
+            assert time.monotonic() < deadline, "the request never came"
+            page.wait_for_timeout(20)  # lets Playwright deliver the route event
+
+    @staticmethod
+    def release(route, handler: Callable) -> None:
+        """Answer a held route; the page may have cancelled it meanwhile, which is fine."""
+        try:
+            handler(route)
+        except Exception:  # noqa: BLE001 - an aborted request can no longer be answered
+            pass
+
+
+def watch_messages(page) -> None:
+    """Record every text #message shows, in window.seenMessages."""
+    page.evaluate(
+        """() => {
+          window.seenMessages = [];
+          const m = document.querySelector('#message');
+          new MutationObserver(() => window.seenMessages.push([m.className, m.textContent]))
+            .observe(m, {childList: true, characterData: true, subtree: true, attributes: true});
+        }"""
+    )
+
+
+def settle(page) -> None:
+    """Two animation frames: anything the page was going to paint has been painted."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def png(width: int, height: int) -> bytes:
+    """The test cat, resized and saved as PNG."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.open(FIXTURES / "cat_chelsea.jpg").convert("RGB").resize((width, height)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def contrast(rgb: str, background: tuple[int, int, int] = (255, 255, 255)) -> float:
+    def luminance(channels: tuple[int, ...]) -> float:
+        linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    channels = tuple(int(x) for x in re.findall(r"\d+", rgb)[:3])
+    a, b = luminance(channels), luminance(background)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+# --- the real model through the local server ------------------------------------------------
+
+
 def test_uploading_a_cat_photo_shows_five_labelled_bars(page) -> None:
     page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
     wait_for_answer(page)
     shown = bars(page)
     assert len(shown) == 5
-    assert all(name and percent.endswith("%") for name, percent in shown)
-    assert "most likely breeds" in page.inner_text("#message")
+    assert all(name and re.fullmatch(r"<1%|>99%|\d{1,2}%", percent) for name, percent in shown)
+    assert page.get_by_role("heading", level=2, name=re.compile("breeds|not sure", re.I)).first.is_visible()
     assert page.get_attribute("#preview", "src").startswith("data:image/jpeg")
-    assert "Sphynx" in page.inner_text("footer")  # the breed list came from GET /breeds
-    shoot(page, "desktop-upload")
+    assert "not how much of each breed" in page.inner_text("#explain")
+    shoot(page, "answer")
+
+
+def test_the_answer_has_a_heading_and_the_model_comes_after_it_in_small_print(page) -> None:
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    heading = page.locator("#result h2")
+    assert heading.inner_text() in ("Most likely breeds", "Not sure about this one")
+    assert page.get_attribute("#predictions", "aria-labelledby") == "result-heading"
+    after = page.evaluate(
+        "document.querySelector('#predictions').compareDocumentPosition(document.querySelector('#model-info'))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+    assert after, "the model line comes after the answer"
+    info = page.inner_text("#model-info")
+    assert "version" in info and not info.startswith("Model ")
+    sizes = page.evaluate(
+        "['#model-info', '.prediction .breed'].map(s => parseFloat(getComputedStyle(document.querySelector(s)).fontSize))"
+    )
+    assert sizes[0] < sizes[1]
 
 
 def test_pasting_a_url_shows_five_bars(page, photo_server: str) -> None:
@@ -92,6 +245,7 @@ def test_pasting_a_url_shows_five_bars(page, photo_server: str) -> None:
     page.click("#url-form button[type=submit]")
     wait_for_answer(page)
     assert len(bars(page)) == 5
+    assert page.get_attribute("#preview", "src") == f"{photo_server}/cat.jpg"
 
 
 def test_a_file_that_is_not_an_image_gets_a_readable_error(page) -> None:
@@ -103,14 +257,15 @@ def test_a_file_that_is_not_an_image_gets_a_readable_error(page) -> None:
     assert "isn't a photo we can read" in message
     assert "unsupported_image" not in message
     assert bars(page) == []
-    shoot(page, "desktop-not-an-image")
+    shoot(page, "not-an-image")
 
 
 def test_a_photo_without_a_cat_says_so(page) -> None:
     page.set_input_files("#file-input", str(FIXTURES / "coffee.jpg"))
     wait_for_answer(page)
     assert "doesn't look like a cat" in page.inner_text("#message")
-    shoot(page, "desktop-not-a-cat")
+    assert page.inner_text("#result h2") == "This may not be a cat"
+    shoot(page, "not-a-cat")
 
 
 def test_a_bad_link_and_a_network_failure_are_explained(page) -> None:
@@ -123,32 +278,27 @@ def test_a_bad_link_and_a_network_failure_are_explained(page) -> None:
     assert "couldn't reach" in page.inner_text("#message")
 
 
-def test_the_page_works_with_the_keyboard_alone(page, photo_server: str) -> None:
-    focused = []
-    for _ in range(6):
-        page.keyboard.press("Tab")
-        focused.append(page.evaluate("document.activeElement.id"))
-        if focused[-1] == "url-input":
-            break
-    assert focused[:2] == ["file-input", "camera-input"]
-    assert focused[-1] == "url-input"
-    page.keyboard.type(f"{photo_server}/cat.jpg")
-    page.keyboard.press("Enter")
+def test_a_link_that_cannot_be_fetched_leaves_no_broken_image(page, photo_server: str) -> None:
+    page.fill("#url-input", f"{photo_server}/missing.jpg")
+    page.press("#url-input", "Enter")
     wait_for_answer(page)
-    assert len(bars(page)) == 5
+    page.wait_for_selector("#preview", state="hidden")
+    broken = page.evaluate("[...document.images].filter(i => i.getClientRects().length && !i.naturalWidth).length")
+    assert broken == 0
+    assert "couldn't fetch the photo" in page.inner_text("#message")
+    assert page.is_visible("#upload-instead")
+    shoot(page, "link-failed")
 
 
-def test_phone_sized_screen(browser, site: str) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(site)
-    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+def test_try_another_photo_starts_over(page, photo_server: str) -> None:
+    page.fill("#url-input", f"{photo_server}/cat.jpg")
+    page.press("#url-input", "Enter")
     wait_for_answer(page)
-    assert len(bars(page)) == 5
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, "the page scrolls sideways on a phone"
-    shoot(page, "phone-upload")
-    context.close()
+    page.click("#again-button")
+    assert page.is_hidden("#result")
+    assert page.input_value("#url-input") == ""
+    assert page.evaluate("document.activeElement.id") == "choose-button"
+    assert page.evaluate("window.scrollY") == 0
 
 
 def test_big_photos_are_shrunk_before_upload(page, tmp_path: Path) -> None:
@@ -164,3 +314,338 @@ def test_big_photos_are_shrunk_before_upload(page, tmp_path: Path) -> None:
     photo = base64.b64decode(json.loads(sent[-1])["image"])
     assert Image.open(io.BytesIO(photo)).size == (1024, 683)  # longest side 1024, aspect kept
     assert len(photo) < big.stat().st_size / 10
+
+
+# --- stale answers: only the newest request may paint --------------------------------------
+
+
+def test_a_second_photo_replaces_a_slow_first_one(page) -> None:
+    hold = Hold(1)
+    page.route("**/predict", hold)
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    watch_messages(page)
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    hold.wait(page)
+    second = png(300, 450)
+    page.set_input_files("#file-input", files=[{"name": "second.png", "mimeType": "image/png", "buffer": second}])
+    wait_for_answer(page)  # the real model answers the second photo
+    first_answer = bars(page)
+    Hold.release(hold.held[0], reply(error("internal_error"), 500))  # the first one fails, late
+    settle(page)
+    assert any(url.endswith("/predict") for url in failed), "the first request was not cancelled"
+    assert len(bars(page)) == 5
+    assert bars(page) == first_answer
+    assert page.evaluate("[document.querySelector('#preview').naturalWidth, document.querySelector('#preview').naturalHeight]") == [300, 450]
+    seen = page.evaluate("window.seenMessages")
+    assert not [text for kind, text in seen if "error" in kind], f"an earlier error was shown: {seen}"
+
+
+def test_a_late_answer_for_a_photo_does_not_join_a_link_sent_after_it(page, photo_server: str) -> None:
+    hold = Hold(1)
+    page.route("**/predict", hold)
+    page.set_input_files("#file-input", str(FIXTURES / "coffee.jpg"))
+    hold.wait(page)
+    page.fill("#url-input", f"{photo_server}/cat.jpg")
+    page.press("#url-input", "Enter")
+    wait_for_answer(page)
+    Hold.release(hold.held[0], reply(STALE))
+    settle(page)
+    shown = bars(page)
+    assert len(shown) == 5
+    assert not [name for name, _ in shown if name.startswith("Stale")]
+    assert page.get_attribute("#preview", "src") == f"{photo_server}/cat.jpg"
+    assert "doesn't look like a cat" not in page.inner_text("#message")  # the coffee photo's answer
+
+
+# --- a slow service ---------------------------------------------------------------------
+
+
+def test_a_slow_service_says_it_is_still_working_and_can_be_cancelled(open_page) -> None:
+    hold = Hold(1)
+    page = open_page(config={"slowAfterMs": 150, "giveUpAfterMs": 600_000}, routes={"**/predict": hold})
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    assert "Looking closely" in page.inner_text("#message") or "Still working" in page.inner_text("#message")
+    page.wait_for_function("document.querySelector('#message').textContent.includes('Still working')")
+    assert page.is_visible("#cancel-button")
+    assert page.get_attribute("#result", "aria-busy") == "true"
+    shoot(page, "still-working")
+    page.click("#cancel-button")
+    assert page.inner_text("#result h2") == "Stopped"
+    assert "Stopped" in page.inner_text("#message")
+    assert bars(page) == []
+    assert page.is_hidden("#cancel-button")
+    assert page.evaluate("document.activeElement.id") == "again-button"
+    Hold.release(hold.held[0], reply(FIVE))
+    settle(page)
+    assert bars(page) == [], "a cancelled request painted its answer"
+    shoot(page, "cancelled")
+
+
+def test_a_service_that_never_answers_gets_a_readable_message(open_page) -> None:
+    hold = Hold(1)
+    page = open_page(config={"slowAfterMs": 100, "giveUpAfterMs": 800}, routes={"**/predict": hold})
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    page.wait_for_function("document.querySelector('#message').classList.contains('error')")
+    assert "taking too long" in page.inner_text("#message")
+    assert page.is_hidden("#cancel-button")
+    assert page.is_visible("#again-button")
+    shoot(page, "gave-up")
+
+
+def test_the_default_waits_are_a_few_seconds_and_under_the_gateway_limit(page) -> None:
+    slow, give_up = page.evaluate("[CONFIG.slowAfterMs, CONFIG.giveUpAfterMs]")
+    assert 2000 <= slow <= 6000
+    assert 15_000 <= give_up < 29_000
+
+
+# --- keyboard, phone, contrast, names -----------------------------------------------------
+
+
+def intercept_file_choosers(page) -> None:
+    """Keep Playwright's file-chooser interception on for the whole test (it is switched on
+    asynchronously with the first listener, and off again when the last one goes)."""
+    page.on("filechooser", lambda chooser: None)
+    page.evaluate("1")  # a round trip: the interception is in place
+
+
+def focus_rings(page) -> list[str]:
+    """Ids of the elements that draw an outline now."""
+    return page.evaluate(
+        """[...document.querySelectorAll('button, input, a, summary, label')]
+             .filter(e => { const s = getComputedStyle(e); return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0; })
+             .map(e => e.id || e.tagName)"""
+    )
+
+
+def test_both_photo_buttons_answer_enter_and_space_with_one_focus_ring(page) -> None:
+    intercept_file_choosers(page)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "choose-button"
+    assert focus_rings(page) == ["choose-button"]
+    shoot(page, "focus-choose", widths=(1280,))
+    for key in ("Enter", "Space"):
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press(key)
+        assert chooser.value.element.get_attribute("id") == "file-input"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "camera-button"
+    assert focus_rings(page) == ["camera-button"]
+    for key in ("Enter", "Space"):
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press(key)
+        assert chooser.value.element.get_attribute("id") == "camera-input"
+        assert chooser.value.element.get_attribute("capture") == "environment"
+
+
+def test_the_page_works_with_the_keyboard_alone(page, photo_server: str) -> None:
+    focused = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement.id"))
+        if focused[-1] == "url-input":
+            break
+    assert focused == ["choose-button", "camera-button", "url-input"]
+    page.keyboard.type(f"{photo_server}/cat.jpg")
+    page.keyboard.press("Enter")
+    wait_for_answer(page)
+    assert len(bars(page)) == 5
+
+
+def test_on_a_phone_the_answer_is_brought_into_view(open_page) -> None:
+    page = open_page(phone=True)
+    assert page.is_hidden(".drop-hint"), "'Drop a photo here' on a phone, where nothing can be dropped"
+    assert page.get_attribute("#camera-input", "capture") == "environment"
+    assert page.is_visible("#camera-button")
+    shoot(page, "phone-start", widths=(390,))
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    assert len(bars(page)) == 5
+    page.wait_for_function(
+        """(() => { const h = document.querySelector('#result-heading').getBoundingClientRect();
+                    const last = document.querySelector('#predictions li:last-child').getBoundingClientRect();
+                    return h.top >= 0 && last.bottom <= window.innerHeight; })()"""
+    )
+    assert page.evaluate("window.scrollY") > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
+    page.screenshot(path=str(SCREENSHOTS / "phone-answer-in-view-390.png"))
+
+
+def test_the_drop_hint_shows_where_a_mouse_can_drop(page) -> None:
+    assert page.is_visible(".drop-hint")
+    shoot(page, "start")
+
+
+def test_field_and_drop_zone_borders_stand_out_from_white(page) -> None:
+    for selector in ("#url-input", "#drop-zone"):
+        color = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).borderTopColor")
+        width = page.evaluate(f"parseFloat(getComputedStyle(document.querySelector('{selector}')).borderTopWidth)")
+        assert width >= 1
+        assert contrast(color) >= 3, f"{selector} border {color} is {contrast(color):.2f}:1 against white"
+
+
+def test_the_link_field_is_named_without_a_leading_or(page) -> None:
+    snapshot = page.locator("#url-input").aria_snapshot()
+    name = re.search(r'textbox "([^"]+)"', snapshot).group(1)
+    assert name == "Paste a link to a photo"
+    assert not re.match(r"\W*or\b", name, re.I)
+
+
+# --- answers the real model can't be asked for on demand ----------------------------------
+
+
+def test_near_zero_breeds_show_as_less_than_one_percent(open_page) -> None:
+    body = answer(("Bengal", 0.993), ("Egyptian Mau", 0.004), ("Abyssinian", 0.0021), ("Ocicat", 0.0006), ("Savannah", 0.0))
+    page = open_page(routes={"**/predict": reply(body)})
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    assert [p for _, p in bars(page)] == [">99%", "<1%", "<1%", "<1%", "<1%"]
+    assert page.get_attribute("#predictions li:nth-child(2)", "aria-label") == "Egyptian Mau: less than 1 percent"
+    assert "0%" not in page.inner_text("#predictions")
+
+
+def test_an_unsure_answer_says_so_in_plain_words_and_still_shows_the_closest_breeds(open_page) -> None:
+    body = answer(("Siberian", 0.31), ("Norwegian Forest Cat", 0.25), ("Maine Coon", 0.2), ("Ragdoll", 0.1), ("Birman", 0.05), confident=False)
+    page = open_page(routes={"**/predict": reply(body)})
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    assert page.inner_text("#result h2") == "Not sure about this one"
+    message = page.inner_text("#message")
+    assert "not sure" in message and "mix" in message and "breed we don't know" in message
+    assert [name for name, _ in bars(page)] == ["Siberian", "Norwegian Forest Cat", "Maine Coon", "Ragdoll", "Birman"]
+    shoot(page, "not-sure")
+
+
+def test_a_link_the_server_may_not_fetch_says_it_is_not_public_and_offers_upload(open_page, photo_server: str) -> None:
+    refused = error("forbidden_url", "The URL points to a private address.")
+    page = open_page(routes={"**/predict": reply(refused, 400)})
+    page.fill("#url-input", f"{photo_server}/cat.jpg")  # the browser can show it
+    page.press("#url-input", "Enter")
+    wait_for_answer(page)
+    page.wait_for_function("document.querySelector('#preview').naturalWidth > 0")
+    message = page.inner_text("#message")
+    assert "isn't public" in message and "upload it instead" in message
+    assert "private address" not in message  # ours, not the API's wording
+    shoot(page, "link-not-public")
+    intercept_file_choosers(page)
+    with page.expect_file_chooser() as chooser:
+        page.click("#upload-instead")
+    assert chooser.value.element.get_attribute("id") == "file-input"
+
+
+def test_when_breeds_cannot_be_listed_the_footer_names_no_count(open_page) -> None:
+    page = open_page(routes={"**/breeds": reply(error("internal_error"), 500)})
+    assert page.get_attribute("body", "data-breeds") == "unavailable"
+    footer = page.inner_text("footer")
+    assert not re.search(r"\d", footer) and "knows" not in footer.lower()
+    assert page.is_hidden("#breeds")
+    shoot(page, "breeds-unavailable", widths=(1280,))
+
+
+# --- the breeds it knows ----------------------------------------------------------------
+
+
+DATA_SET_BREEDS = [
+    "Abyssinian", "American Curl", "American Shorthair", "Balinese", "Bengal", "Birman", "Bombay",
+    "British Shorthair", "Burmese", "Cornish Rex", "Devon Rex", "Egyptian Mau", "Exotic Shorthair", "Havana",
+    "Himalayan", "Japanese Bobtail", "Korat", "Maine Coon", "Manx", "Munchkin", "Nebelung", "Norwegian Forest Cat",
+    "Oriental Shorthair", "Persian", "Ragdoll", "Russian Blue", "Scottish Fold", "Selkirk Rex", "Siamese",
+    "Siberian", "Snowshoe", "Sphynx", "Tonkinese", "Turkish Angora",
+]  # fmt: skip
+
+
+def test_every_breed_of_the_data_set_has_two_or_three_short_traits() -> None:
+    traits = json.loads((Path(__file__).resolve().parents[2] / "static_site" / "breeds.json").read_text())["traits"]
+    assert sorted(traits) == sorted(DATA_SET_BREEDS)
+    for breed, lines in traits.items():
+        assert 2 <= len(lines) <= 3, breed
+        assert all(20 <= len(line) <= 140 for line in lines), breed
+
+
+def test_browsing_the_breeds_lists_exactly_what_the_api_knows(page, local_api: str) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{local_api}/breeds") as response:
+        known = json.load(response)["breeds"]
+    assert page.get_attribute("body", "data-breeds") == "shown"
+    assert page.inner_text("#breed-total") == str(len(known))
+    assert f"knows {len(known)} breeds" in page.inner_text("footer")
+    page.click("#breeds summary")
+    names = page.locator("#breed-list dt").all_inner_texts()
+    assert names == known
+    for breed in known:
+        entry = page.locator(f"#breed-list .breed-entry:has(dt:text-is('{breed}'))")
+        assert 2 <= entry.locator("li").count() <= 3, breed
+    shoot(page, "breeds")
+
+
+def test_breeds_come_from_the_api_and_one_without_text_still_shows_its_name(open_page) -> None:
+    listed = [*DATA_SET_BREEDS, "Mystery Cat"]
+    page = open_page(routes={"**/breeds": reply({"breeds": listed, "model": {"name": "x", "version": "y", "breeds": 35}})})
+    assert page.inner_text("#breed-total") == "35"
+    page.click("#breeds summary")
+    assert page.locator("#breed-list dt").all_inner_texts() == listed
+    assert page.locator("#breed-list .breed-entry:has(dt:text-is('Mystery Cat')) li").count() == 0
+    assert page.locator("#breed-list .breed-entry:has(dt:text-is('Turkish Angora')) li").count() >= 2
+    assert page.locator("#breed-list li").count() >= 2 * 34
+
+
+# --- big photos: the upload path (issue 9) -------------------------------------------------
+
+
+def test_a_big_photo_the_browser_cannot_shrink_goes_through_an_upload(open_page) -> None:
+    calls: list[tuple[str, bytes]] = []
+    key = "uploads/" + "ab" * 16
+    ticket = {"upload": key, "url": STORAGE_URL, "fields": {"key": key, "policy": "p0l1cy", "Content-Type": "image/heic"},
+              "expires_in": 300, "max_bytes": 10485760}  # fmt: skip
+
+    def uploads(route) -> None:
+        calls.append(("uploads", route.request.post_data_buffer))
+        reply(ticket)(route)
+
+    def storage(route) -> None:
+        calls.append(("storage", route.request.post_data_buffer))
+        route.fulfill(status=204, headers={"Access-Control-Allow-Origin": "*"}, body="")
+
+    def predict(route) -> None:
+        calls.append(("predict", route.request.post_data_buffer))
+        reply(FIVE)(route)
+
+    page = open_page(routes={"**/uploads": uploads, f"{STORAGE_URL}**": storage, "**/predict": predict})
+    photo = b"\x00\x00\x00\x18ftypheic" + bytes(range(256)) * (5 * 4096)  # ~5 MB that Chromium can't decode
+    page.set_input_files("#file-input", files=[{"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": photo}])
+    wait_for_answer(page)
+    assert [name for name, _ in calls] == ["uploads", "storage", "predict"]
+    assert json.loads(calls[0][1]) == {"content_type": "image/heic", "size": len(photo)}
+    form = calls[1][1]
+    assert form.index(b'name="key"') < form.index(b'name="policy"') < form.index(b'name="file"')  # the file last
+    assert photo[:4096] in form
+    assert json.loads(calls[2][1]) == {"upload": key, "top_k": 5}
+    assert len(bars(page)) == 5
+
+
+def test_an_upload_over_ten_megabytes_is_refused_by_name(open_page) -> None:
+    page = open_page(routes={"**/uploads": reply(error("image_too_large", "The photo is larger than the 10 MB limit."), 413)})
+    photo = b"\x00" * (6 * 1024 * 1024)
+    page.set_input_files("#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": photo}])
+    wait_for_answer(page)
+    assert "10 MB" in page.inner_text("#message")
+    shoot(page, "too-large")
+
+
+def test_a_photo_over_ten_megabytes_is_refused_before_sending(page) -> None:
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+    page.set_input_files("#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (11 * 1024 * 1024)}])
+    wait_for_answer(page)
+    assert "10 MB" in page.inner_text("#message")
+    assert sent == []
+
+
+def test_without_an_upload_route_a_big_photo_gets_a_readable_message(page) -> None:
+    # The local server has no POST /uploads (no storage on a laptop): say so in plain words.
+    page.set_input_files("#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (5 * 1024 * 1024)}])
+    wait_for_answer(page)
+    message = page.inner_text("#message")
+    assert "too large to send" in message
+    assert "not_found" not in message
