@@ -4,7 +4,8 @@
 
 The default endpoint is the container's emulator (docker run -p 9000:8080 catbreed); the
 local server answers on the same path (python -m catbreed_local.server --port 9000), and an
-API's POST /predict works too. The default photo is the bundled cat.
+API's POST /predict works too. The default photo is the bundled cat. A photo over the 4 MB
+direct limit goes through POST /uploads and S3 when the endpoint is an API's .../predict.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import json
 import sys
 
-from catbreed_local.client import DEFAULT_PHOTO, format_answer, request_for, send
+from catbreed_local.client import DEFAULT_PHOTO, api_base, format_answer, request_for, send
 
 EMULATOR = "http://localhost:9000/2015-03-31/functions/function/invocations"
 
@@ -26,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
     args = parser.parse_args(argv)
     try:
-        request = request_for(args.photo, args.top_k)
+        request = request_for(args.photo, args.top_k, api_base(args.endpoint))
     except OSError as error:
-        print(f"could not read {args.photo}: {error}", file=sys.stderr)
+        print(f"could not read or upload {args.photo}: {error}", file=sys.stderr)
         return 2
     try:
         status, body = send(args.endpoint, json.dumps(request).encode())

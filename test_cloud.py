@@ -1,4 +1,6 @@
 """Check a deployed catbreed API end to end: a URL request, an upload, the breed list.
+A photo over the 4 MB direct limit is checked through the upload path (POST /uploads, S3,
+POST /predict {"upload": key}); a smaller one is sent as base64 JSON and as a raw body.
 
     python test_cloud.py [PHOTO_PATH] [--api URL | --stack NAME] [--url PHOTO_URL]
 
@@ -15,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from catbreed_local.client import DEFAULT_PHOTO, format_answer, get, request_for, send
+from catbreed_local.client import DEFAULT_PHOTO, DIRECT_MAX_BYTES, format_answer, get, request_for, send
 
 DEFAULT_PHOTO_URL = (
     "https://upload.wikimedia.org/wikipedia/commons/thumb/4/4d/Cat_November_2010-1a.jpg/640px-Cat_November_2010-1a.jpg"
@@ -53,18 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api = find_api(args)
         print(f"API: {api}")
+        name, predict = Path(args.photo).name, f"{api}/predict"
         results = [
             check("GET /breeds", *get(f"{api}/breeds")),
-            check(f"POST /predict url={args.url}", *send(f"{api}/predict", json.dumps(request_for(args.url)).encode())),
-            check(
-                f"POST /predict upload {Path(args.photo).name} (JSON)",
-                *send(f"{api}/predict", json.dumps(request_for(args.photo)).encode()),
-            ),
-            check(
-                f"POST /predict upload {Path(args.photo).name} (raw image/jpeg)",
-                *send(f"{api}/predict", Path(args.photo).read_bytes(), "image/jpeg"),
-            ),
+            check(f"POST /predict url={args.url}", *send(predict, json.dumps(request_for(args.url)).encode())),
         ]
+        if Path(args.photo).stat().st_size > DIRECT_MAX_BYTES:
+            request = json.dumps(request_for(args.photo, api=api)).encode()  # POST /uploads, then the photo to S3
+            results.append(check(f"POST /predict upload {name} via POST /uploads and S3", *send(predict, request)))
+        else:
+            results += [
+                check(f"POST /predict upload {name} (JSON)", *send(predict, json.dumps(request_for(args.photo)).encode())),
+                check(f"POST /predict upload {name} (raw)", *send(predict, Path(args.photo).read_bytes(), "image/jpeg")),
+            ]
     except Exception as error:
         print(f"FAILED: {type(error).__name__}: {error}", file=sys.stderr)
         return 2

@@ -81,8 +81,13 @@ class Uploads:
         }
 
     def read(self, key: str) -> bytes:
-        """The uploaded photo (400 for a bad key, 404 unknown or expired, 413 too big)."""
-        return read_photo(self.bucket, check_key(key), UPLOAD_MAX_BYTES, self._s3())
+        """The uploaded photo (400 for a bad key, 404 unknown or expired, 413 too big: then deleted)."""
+        key = check_key(key)
+        try:
+            return read_photo(self.bucket, key, UPLOAD_MAX_BYTES, self._s3())
+        except ImageTooLarge:
+            self.delete(key)
+            raise
 
     def delete(self, key: str) -> None:
         """Forget an upload once it has been answered; best effort (the bucket's lifecycle

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import mimetypes
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 DEFAULT_PHOTO = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cat_chelsea.jpg"
+DIRECT_MAX_BYTES = 4 * 1024 * 1024  # catbreed.service.DIRECT_MAX_BYTES: bigger photos go through POST /uploads
 
 
 def is_url(photo: str) -> bool:
@@ -16,11 +19,56 @@ def is_url(photo: str) -> bool:
     return "://" in photo
 
 
-def request_for(photo: str, top_k: int = 5) -> dict:
-    """The JSON request for a photo URL or a local file."""
+def request_for(photo: str, top_k: int = 5, api: str | None = None) -> dict:
+    """The JSON request for a photo URL or a local file. A file over the direct limit is
+    uploaded first when the API's base URL is known (POST /uploads, then S3)."""
     if is_url(photo):
         return {"url": photo, "top_k": top_k}
-    return {"image": base64.b64encode(Path(photo).read_bytes()).decode("ascii"), "top_k": top_k}
+    data = Path(photo).read_bytes()
+    if api and len(data) > DIRECT_MAX_BYTES:
+        return {"upload": upload(api, data, content_type_of(photo)), "top_k": top_k}
+    return {"image": base64.b64encode(data).decode("ascii"), "top_k": top_k}
+
+
+def api_base(endpoint: str) -> str | None:
+    """The API's base URL for an endpoint ending in /predict (the emulator's route has no uploads)."""
+    endpoint = endpoint.rstrip("/")
+    return endpoint[: -len("/predict")] if endpoint.endswith("/predict") else None
+
+
+def content_type_of(path: str) -> str:
+    guessed = mimetypes.guess_type(path)[0] or ""
+    return guessed if guessed.startswith("image/") else "image/jpeg"
+
+
+def upload(api: str, data: bytes, content_type: str = "image/jpeg") -> str:
+    """Store a photo through a presigned POST; returns its upload key. Raises OSError on failure."""
+    body = json.dumps({"content_type": content_type, "size": len(data)}).encode()
+    status, ticket = send(f"{api.rstrip('/')}/uploads", body)
+    if status != 200 or "upload" not in ticket:
+        raise OSError(f"POST /uploads answered {status}: {format_answer(ticket) if 'error' in ticket else ticket}")
+    form, boundary = multipart(ticket["fields"], data, content_type)
+    request = urllib.request.Request(ticket["url"], data=form, method="POST")
+    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        raise OSError(f"S3 refused the upload: HTTP {error.code} {error.read()[:300]!r}") from error
+    return ticket["upload"]
+
+
+def multipart(fields: dict[str, str], data: bytes, content_type: str) -> tuple[bytes, str]:
+    """A multipart/form-data body: the signed fields, then the file (S3 wants it last)."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="photo"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), boundary
 
 
 def send(endpoint: str, data: bytes, content_type: str = "application/json", timeout: float = 60) -> tuple[int, dict]:
@@ -57,4 +105,8 @@ def format_answer(body: dict) -> str:
     verdict = "yes" if body.get("is_cat") else "NO - this does not look like a cat"
     model = body.get("model", {})
     lines.append(f"cat? {verdict} (score {body.get('cat_score', 0):.3f}); model {model.get('name')} {model.get('version')}")
+    if body.get("confident") is False:
+        lines.append("not sure: the model is not confident about this photo; treat the breeds as guesses")
+    elif body.get("confident") is True:
+        lines.append("confident: yes")
     return "\n".join(lines)

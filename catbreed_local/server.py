@@ -21,7 +21,7 @@ from catbreed.gateway import MAX_BODY_BYTES
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static_site"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-API_ROUTES = ("/predict", "/breeds")
+API_ROUTES = ("/predict", "/breeds", "/uploads")
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
 Handler = Callable[[dict, object], dict]

@@ -16,14 +16,18 @@ from typing import Any
 import pytest
 import requests
 
+import test as test_script
+import test_cloud
 from catbreed.errors import UploadNotFound
 from catbreed.gateway import Gateway
 from catbreed.service import Service
 from catbreed.storage import s3_client
 from catbreed.uploads import UPLOAD_MAX_BYTES, Uploads
+from catbreed_local.client import DIRECT_MAX_BYTES, format_answer
 
 from ..aws import moto_endpoint  # noqa: F401 - the fixture
-from ..helpers import call_http, v2_event
+from ..conftest import LOOPBACK_ONLY
+from ..helpers import call_http, serving, v2_event
 
 BUCKET = "catbreed-uploads-test"
 
@@ -37,7 +41,7 @@ def s3(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
 
 @pytest.fixture(scope="module")
 def gateway(classifier: Any, s3: Any) -> Gateway:
-    return Gateway(Service(classifier, uploads=Uploads(BUCKET)))
+    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET)))
 
 
 def post(gateway: Gateway, path: str, payload: Any) -> tuple[int, dict]:
@@ -55,6 +59,10 @@ def upload(ticket: dict, data: bytes, content_type: str = "image/jpeg") -> int:
     """POST the photo to S3 exactly as the page does: the signed fields, then the file."""
     response = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("photo", data, content_type)}, timeout=10)
     return response.status_code
+
+
+def uploads_in(s3: Any) -> set[str]:
+    return {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="uploads/").get("Contents", [])}
 
 
 def exists(s3: Any, key: str) -> bool:
@@ -129,6 +137,7 @@ def test_an_oversized_upload_is_a_413_not_a_500(gateway: Gateway, s3: Any, cat_j
     assert upload(ticket, cat_jpeg + b"\0" * (UPLOAD_MAX_BYTES + 1 - len(cat_jpeg))) == 204
     status, body = post(gateway, "/predict", {"upload": ticket["upload"]})
     assert (status, body["error"]["code"]) == (413, "image_too_large")
+    assert not exists(s3, ticket["upload"])
 
 
 @pytest.mark.parametrize("key", ["uploads/0123456789abcdef0123456789abcdef", "uploads/ffffffffffffffffffffffffffffffff"])
@@ -172,3 +181,28 @@ def test_without_a_bucket_uploads_are_not_offered(classifier: Any) -> None:
     plain = Gateway(Service(classifier))
     assert post(plain, "/uploads", {"content_type": "image/jpeg", "size": 10})[0] == 404
     assert post(plain, "/predict", {"upload": "uploads/0123456789abcdef0123456789abcdef"})[0] == 404
+
+
+def test_the_scripts_send_a_photo_over_the_direct_limit_through_the_upload_path(
+    gateway: Gateway, s3: Any, cat_jpeg: bytes, photo_server: str, tmp_path: Any, capsys: Any
+) -> None:
+    big = tmp_path / "big-cat.jpg"
+    big.write_bytes(cat_jpeg + b"\0" * (DIRECT_MAX_BYTES + 1 - len(cat_jpeg)))  # a cat, just over the limit
+    before = uploads_in(s3)
+    with serving(gateway.handle) as api:
+        assert test_cloud.main([str(big), "--api", api, "--url", f"{photo_server}/cat.jpg"]) == 0
+        out = capsys.readouterr().out
+        assert "3 of 3 checks passed" in out and "via POST /uploads and S3: HTTP 200 ok" in out
+        assert test_script.main([str(big), "--endpoint", f"{api}/predict"]) == 0
+        assert len([line for line in capsys.readouterr().out.splitlines() if "%" in line]) == 5
+        # the emulator's route has no uploads: the function's own 413 says what to do
+        assert test_script.main([str(big), "--endpoint", f"{api}/2015-03-31/functions/function/invocations"]) == 1
+        assert "image_too_large" in capsys.readouterr().out
+    assert uploads_in(s3) == before  # each answered upload was deleted
+
+
+def test_the_client_says_when_the_model_is_not_sure(gateway: Gateway, cat_jpeg: bytes) -> None:
+    answer = post(gateway, "/predict", {"image": base64.b64encode(cat_jpeg).decode()})[1]
+    for confident in (True, False):
+        text = format_answer({**answer, "confident": confident})
+        assert ("not sure" in text) is not confident and ("confident: yes" in text) is confident
