@@ -25,6 +25,8 @@ from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, Inva
 USER_AGENT = f"catbreed/{__version__} (+https://github.com/catbreed/catbreed; photo fetcher)"
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
 HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -51,10 +53,33 @@ def invalid_url(message: str) -> InvalidRequest:
     return InvalidRequest(message, code="invalid_url")
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...] | None:
+    """The IPv4 addresses an IPv6 address carries, or None when it carries none.
+
+    IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), IPv4-compatible
+    (::a.b.c.d), 6to4 (2002::/16), Teredo (2001::/32: server and client) and NAT64
+    (64:ff9b::/96). Local-use NAT64 (64:ff9b:1::/48) places the address where its operator
+    chooses, so it yields the unspecified address: never public.
+    """
+    value = int(address)
+    if value >> 32 in (0, 0xFFFF, 0xFFFF0000) or address in NAT64:
+        return (ipaddress.IPv4Address(value & 0xFFFFFFFF),)
+    if address.sixtofour:
+        return (address.sixtofour,)
+    if address.teredo:
+        return address.teredo
+    if address in NAT64_LOCAL:
+        return (ipaddress.IPv4Address(0),)
+    return None
+
+
 def is_public(address: Address) -> bool:
-    """True for globally routable unicast addresses (IPv4-mapped IPv6 judged as IPv4)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """True for globally routable unicast addresses; an IPv6 address that carries IPv4
+    addresses is public only when every one of them is."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            return all(is_public(inner) for inner in embedded)
     return address.is_global and not (
         address.is_multicast
         or address.is_reserved

@@ -40,13 +40,13 @@ class CatbreedError(Exception):
 
 
 class InvalidRequest(CatbreedError):
-    """400: the request itself is wrong (JSON, fields, types, URL)."""
+    """The request itself is wrong (JSON, fields, types, URL)."""
 
     code = "invalid_request"
 
 
 class ImageTooLarge(CatbreedError):
-    """413: the photo is larger than the byte limit."""
+    """The photo is larger than the byte limit."""
 
     code = "image_too_large"
 
@@ -73,19 +73,19 @@ class ImageTooLarge(CatbreedError):
 
 
 class UnsupportedImage(CatbreedError):
-    """415: the bytes are not a supported image, or it has too many pixels."""
+    """The bytes are not a supported image, or it has too many pixels."""
 
     code = "unsupported_image"
 
 
 class DownloadFailed(CatbreedError):
-    """502: the URL could not be fetched."""
+    """The URL could not be fetched."""
 
     code = "download_failed"
 
 
 class DownloadTimeout(CatbreedError):
-    """504: fetching the URL took longer than its limit."""
+    """Fetching the URL took longer than its limit."""
 
     code = "download_timeout"
 
@@ -96,19 +96,19 @@ class DownloadTimeout(CatbreedError):
 
 
 class NotFound(CatbreedError):
-    """404: no such route."""
+    """No such route."""
 
     code = "not_found"
 
 
 class UploadNotFound(CatbreedError):
-    """404: no stored photo under that upload key (never sent, expired, or already used)."""
+    """No stored photo under that upload key (never sent, expired, or already used)."""
 
     code = "upload_not_found"
 
 
 class MethodNotAllowed(CatbreedError):
-    """405: the route exists but not for this method."""
+    """The route exists but not for this method."""
 
     code = "method_not_allowed"
 

@@ -10,7 +10,7 @@ import binascii
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
@@ -38,13 +38,14 @@ class PredictRequest:
     upload: str | None = None
 
 
-@dataclass
-class Outcome:
-    """What the log line reports about one request."""
+@dataclass(frozen=True)
+class Answer:
+    """A successful prediction: its body, and what the request's log record says about it."""
 
-    source: str = ""
-    photo_bytes: int = 0
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    body: dict
+    source: str  # "url", "image" or "stored"
+    photo_bytes: int
+    timings_ms: dict[str, float]
 
 
 def decode_base64_image(text: str, max_bytes: int) -> bytes:
@@ -103,30 +104,29 @@ class Service:
         """Body of GET /breeds."""
         return {"breeds": list(self.classifier.breeds), "model": dict(self.classifier.info)}
 
-    def predict_payload(self, payload: Any, outcome: Outcome) -> dict:
-        """Body of a successful prediction for a JSON request object."""
+    def predict_payload(self, payload: Any) -> Answer:
+        """A prediction for a JSON request object."""
         request = parse_request(payload, len(self.classifier.breeds), DIRECT_MAX_BYTES)
         if request.upload is None:
-            return self.predict(request, outcome)
+            return self.predict(request)
         uploads = self._uploads()
         photo = uploads.read(request.upload)
         try:
-            return self.predict_stored(photo, request.top_k, outcome)
+            return self.predict_stored(photo, request.top_k)
         finally:
             uploads.delete(request.upload)  # answered (or refused): the upload has done its job
 
-    def predict_bytes(self, photo: bytes, outcome: Outcome, top_k: int = 5) -> dict:
-        """Body of a successful prediction for a raw photo body (the direct limit)."""
+    def predict_bytes(self, photo: bytes, top_k: int = 5) -> Answer:
+        """A prediction for a raw photo body (the direct limit)."""
         if len(photo) > DIRECT_MAX_BYTES:
             raise ImageTooLarge.direct(DIRECT_MAX_BYTES)
-        return self.predict(PredictRequest(url=None, image=photo, top_k=top_k), outcome)
+        return self.predict(PredictRequest(url=None, image=photo, top_k=top_k))
 
-    def predict_stored(self, photo: bytes, top_k: int = 5, outcome: Outcome | None = None) -> dict:
-        """Body of a successful prediction for a photo read from S3 or disk (the download limit)."""
+    def predict_stored(self, photo: bytes, top_k: int = 5) -> Answer:
+        """A prediction for a photo read from S3 or disk (the download limit)."""
         if len(photo) > self.limits.max_bytes:
             raise ImageTooLarge.over(self.limits.max_bytes)
-        outcome = outcome or Outcome()
-        return self.predict(PredictRequest(url=None, image=photo, top_k=top_k), outcome, source="stored")
+        return self.predict(PredictRequest(url=None, image=photo, top_k=top_k), source="stored")
 
     def create_upload(self, payload: Any) -> dict:
         """Body of POST /uploads."""
@@ -137,26 +137,26 @@ class Service:
             raise NotFound("Uploads are not enabled here (no upload bucket); send the photo or its URL.")
         return self.uploads
 
-    def predict(self, request: PredictRequest, outcome: Outcome, source: str = "image") -> dict:
+    def predict(self, request: PredictRequest, source: str = "image") -> Answer:
         """Get the photo, classify it, shape the answer."""
+        timings_ms = {}
         started = time.perf_counter()
         if request.url is not None:
-            outcome.source = "url"
+            source = "url"
             photo = self.fetch(request.url, self.limits)
-            outcome.timings_ms["download"] = _ms_since(started)
+            timings_ms["download"] = _ms_since(started)
         else:
-            outcome.source = source
             photo = request.image or b""
-        outcome.photo_bytes = len(photo)
         inference_started = time.perf_counter()
         prediction = self.classifier.predict(photo)
-        outcome.timings_ms["classify"] = _ms_since(inference_started)
-        return {
+        timings_ms["classify"] = _ms_since(inference_started)
+        body = {
             "predictions": self.classifier.top_k(prediction, request.top_k),
             "is_cat": self.classifier.is_cat(prediction),
             "cat_score": round(prediction.cat_score, 4),
             "model": dict(self.classifier.info),
         }
+        return Answer(body, source, len(photo), timings_ms)
 
 
 def _ms_since(start: float) -> float:

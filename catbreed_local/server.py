@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import mimetypes
 import uuid
@@ -161,8 +162,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model-dir", default=None, help="default: model/ (or CATBREED_MODEL_DIR)")
     args = parser.parse_args(argv)
     from catbreed.app import create_gateway
+    from catbreed.settings import Settings
 
-    gateway = create_gateway(args.model_dir)
+    settings = Settings.from_env()
+    if args.model_dir:
+        settings = dataclasses.replace(settings, model_dir=Path(args.model_dir))
+    gateway = create_gateway(settings)
     server = make_server(gateway.handle, args.host, args.port)
     host, port = server.server_address[:2]
     print(

@@ -1,14 +1,17 @@
-"""Shared fixtures: the shipped model, real photos, a photo server on 127.0.0.1, and a
-network guard that fails any test which tries to reach beyond loopback."""
+"""Shared fixtures: the shipped model, real photos, a photo server on 127.0.0.1, the
+function's log records and metrics, and a network guard that fails any test which tries
+to reach beyond loopback."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import ipaddress
+import json
+import logging
 import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +19,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from catbreed import telemetry
 from catbreed.app import create_gateway
 from catbreed.download import DownloadLimits
 from catbreed.gateway import Gateway
@@ -23,16 +27,19 @@ from catbreed.model import DEFAULT_MODEL_DIR, Classifier
 from catbreed.service import Service
 
 FIXTURES = Path(__file__).parent / "fixtures"
+DOGS = sorted(path.name for path in FIXTURES.glob("dog_*.jpg"))
 SHARED_CATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cats"
 LOOPBACK_ONLY = DownloadLimits(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),), connect_timeout=1.0, total_timeout=2.0)
-# Names the tests resolve without DNS; nothing here is ever connected to.
-FAKE_DNS = {
-    "photos.test": "127.0.0.1",
-    "intranet.test": "10.1.2.3",
-    "rebind.test": "192.168.0.10",
-    "metadata.test": "169.254.169.254",
-    "v6-local.test": "::1",
-    "public.test": "93.184.215.14",
+# Names the tests resolve without DNS, to every address listed; only loopback is ever connected to.
+FAKE_DNS: dict[str, tuple[str, ...]] = {
+    "photos.test": ("127.0.0.1",),
+    "intranet.test": ("10.1.2.3",),
+    "rebind.test": ("192.168.0.10",),
+    "metadata.test": ("169.254.169.254",),
+    "v6-local.test": ("::1",),
+    "public.test": ("93.184.215.14",),
+    "public-then-private.test": ("93.184.215.14", "10.1.2.3"),
+    "six-to-four.test": ("2002:7f00:1::1",),
 }
 
 
@@ -41,6 +48,12 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+def _addrinfo(address: str, port: int) -> tuple:
+    if ":" in address:
+        return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
 
 
 @pytest.fixture(autouse=True)
@@ -65,10 +78,7 @@ def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
     def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> list:
         name = host.decode() if isinstance(host, bytes) else str(host)
         if name in FAKE_DNS:
-            address = FAKE_DNS[name]
-            family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            sockaddr = (address, int(port or 0), 0, 0) if family == socket.AF_INET6 else (address, int(port or 0))
-            return [(family, socket.SOCK_STREAM, 6, "", sockaddr)]
+            return [_addrinfo(address, int(port or 0)) for address in FAKE_DNS[name]]
         try:  # numeric addresses (any notation the C resolver takes) need no DNS
             return real_getaddrinfo(host, port, *args, **{**kwargs, "flags": socket.AI_NUMERICHOST})
         except socket.gaierror:
@@ -119,81 +129,87 @@ def coffee_jpeg() -> bytes:
     return (FIXTURES / "coffee.jpg").read_bytes()
 
 
+@pytest.fixture()
+def telemetry_records(capsys: pytest.CaptureFixture) -> Iterator[Callable[[], list[dict]]]:
+    """The JSON records the function wrote since the last call: its log records (through the
+    Powertools formatter) and its metrics (printed)."""
+    logs = io.StringIO()
+    handler = logging.StreamHandler(logs)
+    handler.setFormatter(telemetry.logger.registered_handler.formatter)
+    logging.getLogger(telemetry.SERVICE).addHandler(handler)
+    capsys.readouterr()
+
+    def records() -> list[dict]:
+        lines = logs.getvalue().splitlines() + capsys.readouterr().out.splitlines()
+        logs.seek(0)
+        logs.truncate()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    yield records
+    logging.getLogger(telemetry.SERVICE).removeHandler(handler)
+
+
 class PhotoServer(BaseHTTPRequestHandler):
-    """Routes for download tests; `files` maps a path to (content type, bytes)."""
+    """Routes for download tests; `files` maps a path to (content type, bytes). The slow
+    routes wait on `stop`, which the fixture sets when the session ends."""
 
     files: ClassVar[dict[str, tuple[str, bytes]]] = {}
+    stop: ClassVar[threading.Event] = threading.Event()
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def head(self, status: int, **headers: str) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         if path == "/redirect":
-            self.send_response(302)
-            self.send_header("Location", unquote(query.removeprefix("to=")))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.head(302, Location=unquote(query.removeprefix("to=")), Content_Length="0")
         elif path == "/loop":
-            self.send_response(301)
-            self.send_header("Location", "/loop")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        elif path == "/slow":
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", "100")
-            self.end_headers()
-            for _ in range(100):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(1)
-        elif path == "/hang":
-            time.sleep(30)
+            self.head(301, Location="/loop", Content_Length="0")
+        elif path == "/slow":  # one byte a tick, never all 100
+            self.head(200, Content_Type="image/jpeg", Content_Length="100")
+            with contextlib.suppress(OSError):
+                while not self.stop.wait(0.05):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+        elif path == "/hang":  # headers never come
+            self.stop.wait()
         elif path == "/huge-no-length":
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            chunk = b"\xff" * 65536
-            try:
+            self.head(200, Content_Type="image/jpeg", Connection="close")
+            with contextlib.suppress(OSError):
                 for _ in range(15 * 16):  # 15 MB, no Content-Length
-                    self.wfile.write(chunk)
-            except OSError:
-                pass
+                    self.wfile.write(b"\xff" * 65536)
             self.close_connection = True
         elif path == "/huge-with-length":
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(15 * 1024 * 1024))
-            self.end_headers()
+            self.head(200, Content_Type="image/jpeg", Content_Length=str(15 * 1024 * 1024))
             self.close_connection = True
-        elif path == "/lying-length":
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", "1000")
-            self.send_header("Connection", "close")
-            self.end_headers()
+        elif path == "/lying-length":  # says 1000 bytes, sends 12 MB chunked (chunked wins in HTTP/1.1)
+            self.head(200, Content_Type="image/jpeg", Content_Length="1000", Transfer_Encoding="chunked", Connection="close")
+            chunk = b"\xff" * 65536
             with contextlib.suppress(OSError):
-                self.wfile.write(b"\xff" * (12 * 1024 * 1024))
+                for _ in range(12 * 16):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
             self.close_connection = True
         elif path in self.files:
             content_type, data = self.files[path]
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
+            self.head(200, Content_Type=content_type, Content_Length=str(len(data)))
             self.wfile.write(data)
         else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.head(404, Content_Length="0")
 
 
 @pytest.fixture(scope="session")
 def photo_server(cat_jpeg: bytes, coffee_jpeg: bytes) -> Iterator[str]:
     """Base URL of a photo server on 127.0.0.1."""
+    from .helpers import running
+
     PhotoServer.files = {
         "/cat.jpg": ("image/jpeg", cat_jpeg),
         "/coffee.jpg": ("image/jpeg", coffee_jpeg),
@@ -202,8 +218,6 @@ def photo_server(cat_jpeg: bytes, coffee_jpeg: bytes) -> Iterator[str]:
     }
     server = ThreadingHTTPServer(("127.0.0.1", 0), PhotoServer)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with running(server) as url:
+        yield url
+        PhotoServer.stop.set()

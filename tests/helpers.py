@@ -1,4 +1,5 @@
-"""Building events from the checked-in samples in events/, and calling the gateway."""
+"""Test helpers: events built from the samples in events/, calls through each way in with
+every answer checked against docs/openapi.yaml, a loopback server, and photo bytes."""
 
 from __future__ import annotations
 
@@ -11,27 +12,67 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+from openapi_schema_validator import OAS30Validator
 from PIL import Image
 
+from catbreed.errors import STATUS_OF_CODE
 from catbreed_local.server import make_server
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+CONTRACT = ROOT / "docs" / "openapi.yaml"
 SHAPES = ("direct", "v2", "v1")
-STATUS_OF_CODE = {
-    "invalid_request": 400,
-    "invalid_url": 400,
-    "forbidden_url": 400,
-    "image_too_large": 413,
-    "unsupported_image": 415,
-    "download_failed": 502,
-    "download_timeout": 504,
-    "internal_error": 500,
-}
 
 
+# --- the contract -------------------------------------------------------------------------
+@cache
+def contract() -> OpenAPI:
+    return OpenAPI.from_file_path(str(CONTRACT))
+
+
+@cache
+def contract_document() -> dict:
+    return yaml.safe_load(CONTRACT.read_text())
+
+
+@cache
+def schema(name: str) -> OAS30Validator:
+    """A validator for one of the contract's component schemas."""
+    return OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": contract_document()["components"]})
+
+
+def check_schema(name: str, body: Any) -> None:
+    errors = [error.message for error in schema(name).iter_errors(body)]
+    assert not errors, f"not a {name} of docs/openapi.yaml: {errors}: {json.dumps(body)[:300]}"
+
+
+def check_answer(method: str, path: str, status: int, body: dict) -> None:
+    """Fail unless docs/openapi.yaml allows this answer of an HTTP route. Routes and methods
+    it does not describe (the 404 and 405 answers) must be the error schema of their status."""
+    if method.lower() not in contract_document()["paths"].get(path, {}):
+        check_schema(f"Error{status}", body)
+        return
+    request = MockRequest("http://localhost", method.lower(), path)
+    response = MockResponse(json.dumps(body).encode(), status_code=status, content_type="application/json")
+    contract().validate_response(request, response)
+
+
+def check_direct(body: Any) -> None:
+    """Fail unless a direct invoke's answer is a prediction or an error of the contract."""
+    if isinstance(body, dict) and "error" in body:
+        check_schema(f"Error{STATUS_OF_CODE[body['error']['code']]}", body)
+    else:
+        check_schema("Prediction", body)
+
+
+# --- events and calls ---------------------------------------------------------------------
 def load_event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
 
@@ -62,7 +103,7 @@ def v2_event(
 def v1_event(
     method: str = "POST",
     path: str = "/predict",
-    body: str | None = None,
+    body: str | bytes | None = None,
     content_type: str = "application/json",
     base64_body: bool = False,
 ) -> dict:
@@ -75,40 +116,70 @@ def v1_event(
     return event
 
 
-def call(gateway: Any, shape: str, payload: Any) -> tuple[int, dict]:
-    """Send a JSON request object through one way in: (HTTP status, body)."""
-    if shape == "direct":
-        body = gateway.handle(copy.deepcopy(payload))
-        status = STATUS_OF_CODE[body["error"]["code"]] if "error" in body else 200
-        return status, body
-    event = (v2_event if shape == "v2" else v1_event)(body=json.dumps(payload))
-    response = gateway.handle(event)
-    return response["statusCode"], json.loads(response["body"])
-
-
 def call_http(gateway: Any, event: dict) -> tuple[int, dict, dict]:
+    """Send an HTTP event: (status, headers, body), the answer checked against the contract."""
     response = gateway.handle(event)
-    body = json.loads(response["body"]) if response["body"] else {}
+    body = json.loads(response["body"])
+    method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
+    check_answer(method, event.get("rawPath") or event["path"], response["statusCode"], body)
     return response["statusCode"], response["headers"], body
 
 
-def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    """An image as file bytes in the given format."""
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
+def call(gateway: Any, shape: str, payload: Any) -> tuple[int | None, dict]:
+    """Send a JSON request object one way in: (HTTP status, body). A direct invoke answers
+    the bare body, so its status is None."""
+    if shape == "direct":
+        body = gateway.handle(copy.deepcopy(payload))
+        check_direct(body)
+        return None, body
+    status, _, body = call_http(gateway, (v2_event if shape == "v2" else v1_event)(body=json.dumps(payload)))
+    return status, body
 
 
+def answer(gateway: Any, shape: str, payload: Any) -> dict:
+    """The successful answer to `payload` sent one way in."""
+    status, body = call(gateway, shape, payload)
+    assert "error" not in body, body
+    assert status == (None if shape == "direct" else 200)
+    return body
+
+
+def refusal(gateway: Any, shape: str, payload: Any, status: int, code: str) -> dict:
+    """The error body `payload` gets one way in, checked: its code, and the HTTP status where
+    the way in has one."""
+    got, body = call(gateway, shape, payload)
+    assert body.get("error", {}).get("code") == code, body
+    assert got == (None if shape == "direct" else status), body
+    return body
+
+
+# --- a loopback server --------------------------------------------------------------------
 @contextmanager
-def serving(handler: Callable[[dict, object], dict]) -> Iterator[str]:
-    """The local server around a handler on a free 127.0.0.1 port; yields its base URL."""
-    server = make_server(handler, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def running(server: Any) -> Iterator[str]:
+    """Serve `server` (an http.server on 127.0.0.1) on a thread; yields its base URL."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+        thread.join()
+
+
+@contextmanager
+def serving(handler: Callable[[dict, object], dict]) -> Iterator[str]:
+    """The local server around a Lambda handler on a free 127.0.0.1 port; yields its base URL."""
+    with running(make_server(handler, "127.0.0.1", 0)) as url:
+        yield url
+
+
+# --- photo bytes --------------------------------------------------------------------------
+def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
+    """An image as file bytes in the given format."""
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
 
 
 def decompression_bomb(width: int, height: int) -> bytes:

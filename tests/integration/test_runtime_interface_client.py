@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from ..helpers import v2_event
+from ..helpers import running, v2_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,27 +73,26 @@ def test_handler_runs_under_the_runtime_interface_client(cat_jpeg: bytes) -> Non
     RuntimeApi.results, RuntimeApi.done, RuntimeApi.expected = {}, threading.Event(), len(events)
     server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {
-        **os.environ,
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
-        "LAMBDA_TASK_ROOT": str(ROOT),
-        "PYTHONPATH": str(ROOT),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "awslambdaric", "lambda_function.lambda_handler"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        finished = RuntimeApi.done.wait(timeout=120)
-    finally:
-        process.kill()
-        output = process.communicate()[0].decode(errors="replace")
-        server.shutdown()
-        server.server_close()
+    with running(server) as url:
+        env = {
+            **os.environ,
+            "AWS_LAMBDA_RUNTIME_API": url.removeprefix("http://"),
+            "LAMBDA_TASK_ROOT": str(ROOT),
+            "PYTHONPATH": str(ROOT),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", "lambda_function.lambda_handler"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            finished = RuntimeApi.done.wait(timeout=120)
+        finally:
+            process.kill()
+            output = process.communicate()[0].decode(errors="replace")
+            RuntimeApi.events.put(("", {}))  # releases a poll still waiting, so the server can stop
     assert finished, f"the runtime client did not answer every event:\n{output[-3000:]}"
     results = RuntimeApi.results
     assert "init" not in results, output[-3000:]
@@ -108,5 +107,9 @@ def test_handler_runs_under_the_runtime_interface_client(cat_jpeg: bytes) -> Non
     kind, response = results["bad-http"]
     assert kind == "response" and response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["code"] == "invalid_request"
-    log_lines = [json.loads(line) for line in output.splitlines() if line.startswith('{"request_id"')]
-    assert {line["request_id"] for line in log_lines} >= {"ok-direct", "bad-direct"}
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    requests = [r for r in records if r.get("message") == "request"]
+    assert [r["request_id"] for r in requests] == list(events)  # one record each, in order, under Lambda's id
+    assert [r["cold_start"] for r in requests] == [True, False, False, False]
+    assert {r["level"] for r in requests} == {"INFO"} and all(r["timestamp"] for r in requests)
+    assert any(r.get("_aws", {}).get("CloudWatchMetrics") for r in records)  # metrics in EMF

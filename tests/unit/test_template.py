@@ -41,8 +41,9 @@ def test_cors_allows_only_the_pages_origin(template: dict) -> None:
     assert cors["AllowOrigins"] == [{"Fn::Sub": "https://${SiteDistribution.DomainName}"}]
     assert "*" not in str(cors["AllowOrigins"])
     assert set(cors["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
+    assert cors["AllowHeaders"] == ["content-type"]
     function_env = template["Resources"]["ClassifierFunction"]["Properties"]["Environment"]["Variables"]
-    assert function_env["ALLOWED_ORIGINS"] == cors["AllowOrigins"][0]
+    assert not any("ORIGIN" in name for name in function_env)  # CORS has one owner: API Gateway
 
 
 def test_throttling_and_cost_caps_are_parameters(template: dict) -> None:

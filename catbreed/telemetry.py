@@ -1,0 +1,88 @@
+"""What the function tells CloudWatch, through Powertools for AWS Lambda: one JSON log record
+per request (level, time, request id, cold start, outcome, timings; never the photo), one per
+exception, and metrics in embedded metric format.
+
+Every `catbreed.*` logger writes through the same JSON formatter. POWERTOOLS_LOG_LEVEL=WARNING
+silences the request records and POWERTOOLS_METRICS_DISABLED=true the metrics (benchmarks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+if TYPE_CHECKING:
+    from catbreed.service import Answer
+
+NAMESPACE = "Catbreed"
+SERVICE = "catbreed"
+
+logger = Logger(service=SERVICE, use_rfc3339=True)  # the "catbreed" logger: catbreed.* propagate into it
+logging.getLogger(SERVICE).propagate = False  # not again through the Lambda runtime's root handler
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+_lock = threading.Lock()  # the local server answers on several threads; one request's metrics flush together
+_cold_start = True
+
+
+@dataclass
+class Record:
+    """What one request did, as its log record and metrics report it."""
+
+    request_id: str
+    event: str  # "direct", "batch", "v1" or "v2"
+    route: str
+    status: int = 200
+    outcome: str = "ok"  # or the error code
+    answer: Answer | None = None  # a prediction's body and facts
+    total_ms: float = 0.0
+
+
+def report(record: Record) -> None:
+    """Write the request's log record and flush its metrics."""
+    global _cold_start
+    with _lock:
+        cold_start, _cold_start = _cold_start, False
+        answer = record.answer
+        logger.info(
+            "request",
+            extra={
+                "request_id": record.request_id,
+                "cold_start": cold_start,
+                "event": record.event,
+                "route": record.route,
+                "status": record.status,
+                "outcome": record.outcome,
+                "source": answer.source if answer else "",
+                "photo_bytes": answer.photo_bytes if answer else 0,
+                "timings_ms": {**(answer.timings_ms if answer else {}), "total": record.total_ms},
+            },
+        )
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=record.total_ms)
+        if answer:
+            metrics.add_metric(name="PhotoBytes", unit=MetricUnit.Bytes, value=answer.photo_bytes)
+            metrics.add_metric(name="NotACat", unit=MetricUnit.Count, value=int(not answer.body["is_cat"]))
+            metrics.add_metric(name="NotSure", unit=MetricUnit.Count, value=int(answer.body.get("confident") is False))
+        _flush()
+        if answer:
+            _count("BreedAnswered", breed=answer.body["predictions"][0]["breed"])
+        if record.outcome != "ok":
+            _count("Errors", code=record.outcome)
+
+
+def _count(name: str, **dimension: str) -> None:
+    """A count of one in a metrics record of its own, under its dimension (breed, error code)."""
+    for key, value in dimension.items():
+        metrics.add_dimension(name=key, value=value)
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    _flush()
+
+
+def _flush() -> None:
+    """Print the metrics record; clear it also when metrics are disabled (Powertools keeps it then)."""
+    metrics.flush_metrics()
+    metrics.clear_metrics()

@@ -1,0 +1,82 @@
+"""What the function writes for CloudWatch: one JSON log record a request (never the photo),
+one record an exception, and metrics in embedded metric format."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from catbreed import telemetry
+
+from ..conftest import FIXTURES
+from ..helpers import b64, v2_event
+
+
+def metric_values(records: list[dict]) -> dict[str, list]:
+    """Each EMF metric's values, with the dimensions of its record."""
+    values: dict[str, list] = {}
+    for record in records:
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            dimensions = {name: record[name] for group in directive["Dimensions"] for name in group}
+            for metric in directive["Metrics"]:
+                values.setdefault(metric["Name"], []).extend((value, dimensions) for value in record[metric["Name"]])
+    return values
+
+
+def test_one_request_record_with_its_facts_and_never_the_photo(gateway, cat_jpeg: bytes, telemetry_records) -> None:
+    event = v2_event(body=json.dumps({"image": b64(cat_jpeg)}))
+    gateway.handle(event)
+    records = telemetry_records()
+    (request,) = [r for r in records if r.get("message") == "request"]
+    assert request["level"] == "INFO" and request["timestamp"].startswith("20")
+    assert request["request_id"] == event["requestContext"]["requestId"]
+    assert (request["route"], request["status"], request["outcome"]) == ("POST /predict", 200, "ok")
+    assert (request["source"], request["photo_bytes"]) == ("image", len(cat_jpeg))
+    assert set(request["timings_ms"]) == {"classify", "total"}
+    assert b64(cat_jpeg)[:40] not in json.dumps(records)
+
+
+def test_only_the_first_request_of_a_process_is_a_cold_start(gateway, telemetry_records, monkeypatch) -> None:
+    monkeypatch.setattr(telemetry, "_cold_start", True)  # as in a fresh process
+    gateway.handle({"url": "ftp://x.test/a.jpg"}, SimpleNamespace(aws_request_id="first"))
+    gateway.handle({"url": "ftp://x.test/b.jpg"}, SimpleNamespace(aws_request_id="second"))
+    requests = [r for r in telemetry_records() if r.get("message") == "request"]
+    assert [(r["request_id"], r["cold_start"]) for r in requests] == [("first", True), ("second", False)]
+
+
+def test_metrics_of_an_answer(gateway, cat_jpeg: bytes, telemetry_records) -> None:
+    gateway.handle({"image": b64(cat_jpeg)})
+    metrics = metric_values(telemetry_records())
+    assert metrics["PhotoBytes"] == [(len(cat_jpeg), {"service": "catbreed"})]
+    assert metrics["NotACat"][0][0] == 0 and metrics["NotSure"][0][0] == 0
+    breed = gateway.service.classifier.top_k(gateway.service.classifier.predict(cat_jpeg), 1)[0]["breed"]
+    assert metrics["BreedAnswered"] == [(1, {"service": "catbreed", "breed": breed})]
+    assert len(metrics["Latency"]) == 1 and "Errors" not in metrics
+
+
+def test_a_photo_without_a_cat_counts_as_not_a_cat_and_not_sure(gateway, telemetry_records) -> None:
+    gateway.handle({"image": b64((FIXTURES / "coffee.jpg").read_bytes())})
+    metrics = metric_values(telemetry_records())
+    assert metrics["NotACat"][0][0] == 1 and metrics["NotSure"][0][0] == 1
+
+
+def test_errors_are_counted_by_code(gateway, telemetry_records) -> None:
+    gateway.handle({"url": "ftp://x.test/cat.jpg"})
+    records = telemetry_records()
+    assert metric_values(records)["Errors"] == [(1, {"service": "catbreed", "code": "invalid_url"})]
+    (request,) = [r for r in records if r.get("message") == "request"]
+    assert (request["status"], request["outcome"]) == (400, "invalid_url")
+
+
+def test_an_exception_is_one_record_not_a_traceback(gateway, cat_jpeg: bytes, telemetry_records, monkeypatch) -> None:
+    def broken(photo: bytes) -> None:
+        raise RuntimeError("interpreter exploded")
+
+    monkeypatch.setattr(gateway.service.classifier, "predict", broken)
+    gateway.handle({"image": b64(cat_jpeg)})
+    records = telemetry_records()  # every line of output parsed as one JSON record
+    (failure,) = [r for r in records if r.get("level") == "ERROR"]
+    assert failure["message"] == "unhandled error" and failure["exception_name"] == "RuntimeError"
+    assert "interpreter exploded" in failure["exception"]
+    (request,) = [r for r in records if r.get("message") == "request"]
+    assert (request["status"], request["outcome"], request["request_id"]) == (500, "internal_error", failure["request_id"])
