@@ -2,6 +2,7 @@
 # Build and deploy catbreed to your AWS account, then publish the page.
 #
 #   scripts/deploy.sh [--dry-run] [--stack NAME] [--region REGION] [--arch x86_64|arm64]
+#                     [--bulk s3://BUCKET/PREFIX]   (also the bulk state machine, reading only there)
 #
 # Steps: sam build (the image, from Dockerfile); sam deploy (function, HTTP API, bucket,
 # CloudFront); read the stack's outputs; write the page's config.js with the API URL;
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 stack="catbreed"
 region="${AWS_REGION:-${AWS_DEFAULT_REGION:-us-east-1}}"
 arch="x86_64"
+bulk=""
 dry_run=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -20,6 +22,7 @@ while [ $# -gt 0 ]; do
     --stack) stack="$2"; shift ;;
     --region) region="$2"; shift ;;
     --arch) arch="$2"; shift ;;
+    --bulk) bulk="$2"; shift ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
@@ -43,12 +46,19 @@ output() { # a stack output by key (a placeholder in dry-run mode)
   fi
 }
 
+params=("Architecture=$arch")
+if [ -n "$bulk" ]; then
+  location="${bulk#s3://}"
+  case "$location" in */*) prefix="${location#*/}" ;; *) prefix="" ;; esac
+  params+=("BulkEnabled=true" "BulkInputBucket=${location%%/*}" "BulkInputPrefix=$prefix")
+fi
+
 export SAM_CLI_TELEMETRY=0
 run sam validate --lint --region "$region"
-run sam build --parameter-overrides "Architecture=$arch"
+run sam build --parameter-overrides "${params[@]}"
 run sam deploy --stack-name "$stack" --region "$region" --resolve-s3 --resolve-image-repos \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-  --parameter-overrides "Architecture=$arch"
+  --parameter-overrides "${params[@]}"
 
 api_url="$(output ApiUrl)"
 page_url="$(output PageUrl)"

@@ -153,3 +153,35 @@ def test_the_s3_way_starts_the_stacks_machine_on_the_prefix(moto_endpoint: str) 
     with pytest.raises(SystemExit):
         bulk.start(sfn, {}, BUCKET, "photos/")
     assert bulk.parse_s3("s3://shelter-archive/photos/2026/") == ("shelter-archive", "photos/2026/")
+
+
+def test_the_s3_way_end_to_end_on_moto(moto_endpoint: str, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """run_s3: start, watch, find the manifest, write the CSV. moto never runs a Distributed Map,
+    so the run is stopped as soon as it starts and its results are the ones put here by hand."""
+    sfn = client(moto_endpoint, "stepfunctions")
+    role = client(moto_endpoint, "iam").create_role(RoleName="bulk-e2e", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    machine = sfn.create_state_machine(name="catbreed-bulk-e2e", roleArn=role, definition=definition)["stateMachineArn"]
+    outputs = {"BulkStateMachineArn": machine, "BulkInputBucket": BUCKET, "BulkInputPrefix": "photos/",
+               "UploadBucketName": RESULTS, "BulkResultPrefix": "e2e/"}
+    prefix = "e2e/7d1e6b0a-3c2f-4e5d-8a9b-0c1d2e3f4a5b/"
+    answer = lambda_function.lambda_handler(batch(["photos/coffee.jpg"]), None)
+    s3.put_object(Bucket=RESULTS, Key=prefix + "SUCCEEDED_0.json", Body=json.dumps(
+        [{"Status": "SUCCEEDED", "Input": json.dumps(batch(["photos/coffee.jpg"])), "Output": json.dumps(answer)}]))
+    s3.put_object(Bucket=RESULTS, Key=prefix + "manifest.json", Body=json.dumps(
+        {"ResultFiles": {"SUCCEEDED": [{"Key": prefix + "SUCCEEDED_0.json", "Size": 1}]}}))
+
+    real_start = bulk.start
+
+    def start_then_stop(sfn: Any, outputs: dict, bucket: str, prefix: str) -> str:
+        arn = real_start(sfn, outputs, bucket, prefix)
+        sfn.stop_execution(executionArn=arn)
+        return arn
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setattr(bulk, "stack_outputs", lambda session, stack: outputs)
+    monkeypatch.setattr(bulk, "start", start_then_stop)
+    out = tmp_path / "s3.csv"
+    assert bulk.main([f"s3://{BUCKET}/photos/", "--stack", "catbreed", "--out", str(out), "--region", "us-east-1"]) == 0
+    (row,) = read_rows(out)
+    assert row["path"] == f"s3://{BUCKET}/photos/coffee.jpg" and row["is_cat"] == "False" and row["breed_5"]
