@@ -33,6 +33,7 @@ const MESSAGES = {
   network: "We couldn't reach the breed finder. Check your internet connection and try again.",
 };
 const LINK_ERRORS = ["forbidden_url", "download_failed", "download_timeout"];
+const RETRYABLE = ["timeout", "network", "busy", "internal_error", "upload_failed", "upload_not_found"];
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -40,12 +41,13 @@ const els = {
   choose: $("choose-button"), snap: $("camera-button"), form: $("url-form"), url: $("url-input"),
   result: $("result"), preview: $("preview"), heading: $("result-heading"), spinner: $("spinner"),
   message: $("message"), predictions: $("predictions"), explain: $("explain"), modelInfo: $("model-info"),
-  cancel: $("cancel-button"), uploadInstead: $("upload-instead"), again: $("again-button"),
+  cancel: $("cancel-button"), retry: $("retry-button"), uploadInstead: $("upload-instead"), again: $("again-button"),
 };
 
 // --- one request at a time: only the newest may paint ---------------------------------
 
-let current = null; // { controller, timedOut }
+let current = null;     // { controller, timedOut }
+let lastAttempt = null; // sends the newest photo or link again (Try again)
 
 function startJob() {
   if (current) current.controller.abort();
@@ -92,6 +94,8 @@ function showBusy(job, previewSrc, text) {
   els.explain.hidden = true;
   els.modelInfo.textContent = "";
   els.cancel.hidden = false;
+  if (document.activeElement === els.retry) els.cancel.focus();
+  els.retry.hidden = true;
   els.uploadInstead.hidden = true;
   els.again.hidden = true;
 }
@@ -122,6 +126,7 @@ function showError(job, code, fallback) {
   els.modelInfo.textContent = "";
   setMessage(MESSAGES[code] || fallback || MESSAGES.internal_error, "error");
   els.uploadInstead.hidden = !LINK_ERRORS.includes(code);
+  els.retry.hidden = !(lastAttempt && RETRYABLE.includes(code));
   bringIntoView();
 }
 
@@ -317,6 +322,7 @@ async function shrink(file) {
 
 async function handleFile(file) {
   if (!file) return;
+  lastAttempt = () => handleFile(file);
   const job = startJob();
   els.preview.alt = "The photo you chose";
   showBusy(job, null);
@@ -352,6 +358,7 @@ function handleUrl(url) {
     showError(job, "invalid_url");
     return;
   }
+  lastAttempt = () => handleUrl(url);
   showBusy(job, url);
   bringIntoView();
   predict(job, { url, top_k: TOP_K }, null);
@@ -369,9 +376,10 @@ els.cancel.addEventListener("click", () => {
   if (!current) return;
   stopJob();
   done("Stopped");
-  setMessage("Stopped. Choose another photo or paste a link when you're ready.");
+  setMessage("We stopped looking at this photo. Choose another one or paste a link when you're ready.");
 });
 els.again.addEventListener("click", reset);
+els.retry.addEventListener("click", () => lastAttempt && lastAttempt());
 els.file.addEventListener("change", () => { handleFile(els.file.files[0]); els.file.value = ""; });
 els.camera.addEventListener("change", () => { handleFile(els.camera.files[0]); els.camera.value = ""; });
 els.form.addEventListener("submit", (event) => { event.preventDefault(); handleUrl(els.url.value); });

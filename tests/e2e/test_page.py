@@ -372,7 +372,7 @@ def test_a_slow_service_says_it_is_still_working_and_can_be_cancelled(open_page)
     shoot(page, "still-working")
     page.click("#cancel-button")
     assert page.inner_text("#result h2") == "Stopped"
-    assert "Stopped" in page.inner_text("#message")
+    assert "stopped looking" in page.inner_text("#message")
     assert bars(page) == []
     assert page.is_hidden("#cancel-button")
     assert page.evaluate("document.activeElement.id") == "again-button"
@@ -391,6 +391,10 @@ def test_a_service_that_never_answers_gets_a_readable_message(open_page) -> None
     assert page.is_hidden("#cancel-button")
     assert page.is_visible("#again-button")
     shoot(page, "gave-up")
+    page.evaluate("CONFIG.giveUpAfterMs = 600000")
+    page.click("#retry-button")  # the service is back: the real model answers
+    wait_for_answer(page)
+    assert len(bars(page)) == 5
 
 
 def test_the_default_waits_are_a_few_seconds_and_under_the_gateway_limit(page) -> None:
