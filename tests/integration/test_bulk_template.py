@@ -88,6 +88,24 @@ def test_the_map_reads_a_prefix_batches_writes_and_is_capped(stack: dict, defini
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in task["Retry"])
 
 
+def test_the_definition_passes_cfn_lints_state_machine_schema(stack: dict) -> None:
+    """sam validate --lint does not look inside a SAM state machine's inline Definition, so the
+    resolved ASL goes through cfn-lint's Step Functions schema (E3601) as a plain resource."""
+    from cfnlint.api import ManualArgs, lint
+
+    properties = stack["Resources"]["BulkStateMachine"]["Properties"]
+    separator, lines = properties["DefinitionString"]["Fn::Join"]
+    values = {"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:catbreed-classifier",
+              "InputBucket": "shelter-archive", "ResultBucket": "catbreed-uploads", "ResultPrefix": "results/"}
+    asl = json.loads(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], separator.join(lines)))
+    role = "arn:aws:iam::123456789012:role/bulk"
+    machine = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"RoleArn": role, "Definition": asl}}
+    template = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Bulk": machine}}
+    assert lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"])) == []
+    asl["States"]["ClassifyPhotos"]["MaxConcurrency"] = "five"  # the check does bite
+    assert [m.rule.id for m in lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))] == ["E3601"]
+
+
 def test_the_map_leaves_the_api_copies_of_the_function(stack: dict, definition: dict) -> None:
     cap = definition["States"][definition["StartAt"]]["MaxConcurrency"]
     reserved = stack["Parameters"]["ReservedConcurrency"]
