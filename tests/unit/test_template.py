@@ -1,5 +1,7 @@
 """The SAM template: CORS only for the page's origin, throttling from parameters, a
-private bucket read only by CloudFront, a least-privilege role, and the outputs."""
+private bucket read only by CloudFront, a least-privilege role, and the outputs; and what
+would deploy: the template after SAM's transform (aws-sam-translator, as CloudFormation
+runs it): the API's routes are the contract's, X-Ray tracing, alarms to a topic."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/catbreed:python3.12"
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -34,6 +37,20 @@ CfnLoader.add_multi_constructor("!", _intrinsic)
 @pytest.fixture(scope="module")
 def template() -> dict:
     return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+
+
+@pytest.fixture(scope="module")
+def deployed() -> dict:
+    """The CloudFormation template SAM's transform makes, with the image URI `sam deploy` sets."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse(TEMPLATE.read_text())
+    sam["Resources"]["ClassifierFunction"]["Properties"]["ImageUri"] = IMAGE
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    return translator.translate(sam, parameter_values={}, get_managed_policy_map=dict)
 
 
 def test_cors_allows_only_the_pages_origin(template: dict) -> None:
@@ -92,3 +109,59 @@ def test_outputs_name_the_api_page_and_bucket(template: dict) -> None:
     assert {"ApiUrl", "PageUrl", "SiteBucketName"} <= set(outputs)
     assert "execute-api" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
     assert outputs["PageUrl"]["Value"] == {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
+
+
+def test_the_deployed_api_routes_exactly_the_contracts_operations_to_the_function(deployed: dict) -> None:
+    from ..helpers import contract_document
+
+    body = deployed["Resources"]["HttpApi"]["Properties"]["Body"]
+    routed = {(path, method) for path, operations in body["paths"].items() for method in operations}
+    documented = {(path, method) for path, operations in contract_document()["paths"].items() for method in operations}
+    assert routed == documented
+    for operations in body["paths"].values():
+        for operation in operations.values():
+            integration = operation["x-amazon-apigateway-integration"]
+            assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0"
+            assert "${ClassifierFunction.Arn}" in integration["uri"]["Fn::Sub"]
+
+
+def test_the_deployed_api_answers_cors_for_the_page_only(deployed: dict) -> None:
+    cors = deployed["Resources"]["HttpApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"]
+    assert cors == {
+        "allowOrigins": [{"Fn::Sub": "https://${SiteDistribution.DomainName}"}],
+        "allowHeaders": ["content-type"],
+        "allowMethods": ["GET", "POST", "OPTIONS"],
+        "maxAge": 600,
+    }
+
+
+def test_the_function_is_traced_with_x_ray(deployed: dict) -> None:
+    resources = deployed["Resources"]
+    assert resources["ClassifierFunction"]["Properties"]["TracingConfig"] == {"Mode": "Active"}
+    policy = next(p for p in resources["ClassifierRole"]["Properties"]["Policies"] if p["PolicyName"] == "write-traces")
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def test_alarms_watch_5xx_rate_throttles_and_p95_duration(deployed: dict) -> None:
+    resources = deployed["Resources"]
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {"Api5xxRateAlarm", "ThrottlesAlarm", "DurationP95Alarm"}
+    assert all(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms.values())
+    stats = {m["Id"]: m["MetricStat"]["Metric"] for m in alarms["Api5xxRateAlarm"]["Metrics"] if "MetricStat" in m}
+    assert {name: m["MetricName"] for name, m in stats.items()} == {"errors": "5xx", "requests": "Count"}
+    assert all(m["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}] for m in stats.values())
+    function = [{"Name": "FunctionName", "Value": {"Ref": "ClassifierFunction"}}]
+    assert (alarms["ThrottlesAlarm"]["MetricName"], alarms["ThrottlesAlarm"]["Dimensions"]) == ("Throttles", function)
+    p95 = alarms["DurationP95Alarm"]
+    assert (p95["MetricName"], p95["ExtendedStatistic"], p95["Dimensions"]) == ("Duration", "p95", function)
+    assert p95["Threshold"] == {"Ref": "P95DurationMs"}
+
+
+def test_alarm_mail_goes_to_the_optional_address(deployed: dict) -> None:
+    subscription = deployed["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    mail = {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}
+    assert subscription["Properties"] == mail
+    assert deployed["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert deployed["Parameters"]["AlarmEmail"]["Default"] == ""
