@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import shutil
 import time
@@ -37,6 +38,12 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# axe-core is not a Python package: point AXE_CORE_JS at axe.min.js (npm install axe-core,
+# outside the repo); without it the accessibility scan is skipped.
+AXE_CORE_JS = next(
+    (Path(p) for p in (os.environ.get("AXE_CORE_JS", ""), "/work/tools/axe/node_modules/axe-core/axe.min.js") if p and Path(p).is_file()),
+    None,
+)
 # Where the page is told to send big photos; a route answers it, nothing listens there.
 STORAGE_URL = "http://127.0.0.1:9/catbreed-uploads"
 
@@ -314,6 +321,34 @@ def test_big_photos_are_shrunk_before_upload(page, tmp_path: Path) -> None:
     photo = base64.b64decode(json.loads(sent[-1])["image"])
     assert Image.open(io.BytesIO(photo)).size == (1024, 683)  # longest side 1024, aspect kept
     assert len(photo) < big.stat().st_size / 10
+
+
+def give_file(page, how: str, photo: bytes) -> None:
+    """Drop a photo on the drop zone, or paste it, as the browser would deliver it."""
+    page.evaluate(
+        """([how, b64]) => {
+          const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+          const data = new DataTransfer();
+          data.items.add(new File([bytes], 'cat.jpg', {type: 'image/jpeg'}));
+          if (how === 'drop') {
+            const zone = document.querySelector('#drop-zone');
+            zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));
+            zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+          } else {
+            document.body.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+          }
+        }""",
+        [how, base64.b64encode(photo).decode()],
+    )
+
+
+@pytest.mark.parametrize("how", ["drop", "paste"])
+def test_a_dropped_or_pasted_photo_is_answered(page, how: str, cat_jpeg: bytes) -> None:
+    give_file(page, how, cat_jpeg)
+    wait_for_answer(page)
+    assert len(bars(page)) == 5
+    assert page.get_attribute("#preview", "src").startswith("data:image/jpeg")
+    assert not page.evaluate("document.querySelector('#drop-zone').classList.contains('dragging')")
 
 
 # --- stale answers: only the newest request may paint --------------------------------------
@@ -653,3 +688,34 @@ def test_without_an_upload_route_a_big_photo_gets_a_readable_message(page) -> No
     message = page.inner_text("#message")
     assert "too large to send" in message
     assert "not_found" not in message
+
+
+# --- accessibility (axe-core) -----------------------------------------------------------
+
+
+def axe_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE_CORE_JS))
+    result = page.evaluate(
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']})"
+    )
+    assert len(result["passes"]) > 10, "axe checked next to nothing"
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
+
+
+@pytest.mark.skipif(AXE_CORE_JS is None, reason="axe-core not installed (set AXE_CORE_JS to axe.min.js)")
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_axe_finds_nothing_in_any_state(open_page, phone: bool) -> None:
+    unsure = answer(("Siberian", 0.31), ("Norwegian Forest Cat", 0.25), ("Maine Coon", 0.2), ("Ragdoll", 0.1), ("Birman", 0.004), confident=False)
+    page = open_page(phone=phone, routes={"**/predict": reply(unsure)})
+    problems = {"start": axe_violations(page)}
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    page.click("#breeds summary")
+    problems["answer and breed list"] = axe_violations(page)
+    page.unroute("**/predict")
+    page.route("**/predict", reply(error("forbidden_url"), 400))
+    page.fill("#url-input", "http://127.0.0.1:9/cat.jpg")
+    page.press("#url-input", "Enter")
+    wait_for_answer(page)
+    problems["error"] = axe_violations(page)
+    assert problems == {"start": [], "answer and breed list": [], "error": []}
