@@ -10,8 +10,10 @@ RUN pip install --no-cache-dir --target "${LAMBDA_TASK_ROOT}" -r /tmp/build/requ
     && sh /tmp/build/slim_runtime.sh "${LAMBDA_TASK_ROOT}" \
     && rm -rf /tmp/build
 
+# What the function runs, nothing else: the runtime package, the model and its card, the
+# handler (tests/unit/test_image.py checks the list).
 COPY catbreed/ ${LAMBDA_TASK_ROOT}/catbreed/
-COPY model/catbreed.tflite model/model_card.json model/labels.txt ${LAMBDA_TASK_ROOT}/model/
+COPY model/catbreed.tflite model/model_card.json ${LAMBDA_TASK_ROOT}/model/
 COPY lambda_function.py ${LAMBDA_TASK_ROOT}/
 
 ENV CATBREED_THREADS=1
