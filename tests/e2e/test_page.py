@@ -8,6 +8,7 @@ from Playwright routes that hold, delay or answer a request. Screenshots of ever
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -38,10 +39,18 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-# axe-core is not a Python package: point AXE_CORE_JS at axe.min.js (npm install axe-core,
-# outside the repo); without it the accessibility scan is skipped.
+# axe-core is not a Python package: AXE_CORE_JS points at its axe.min.js, else it is looked
+# for in ../tools/axe beside the repo (`npm install --prefix ../tools/axe axe-core`); without
+# it the accessibility scan is skipped.
 AXE_CORE_JS = next(
-    (Path(p) for p in (os.environ.get("AXE_CORE_JS", ""), "/work/tools/axe/node_modules/axe-core/axe.min.js") if p and Path(p).is_file()),
+    (
+        Path(p)
+        for p in (
+            os.environ.get("AXE_CORE_JS", ""),
+            Path(__file__).resolve().parents[3] / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js",
+        )
+        if p and Path(p).is_file()
+    ),
     None,
 )
 # Where the page is told to send big photos; a route answers it, nothing listens there.
@@ -171,10 +180,8 @@ class Hold:
     @staticmethod
     def release(route, handler: Callable) -> None:
         """Answer a held route; the page may have cancelled it meanwhile, which is fine."""
-        try:
+        with contextlib.suppress(Exception):  # an aborted request can no longer be answered
             handler(route)
-        except Exception:  # noqa: BLE001 - an aborted request can no longer be answered
-            pass
 
 
 def watch_messages(page) -> None:
@@ -371,7 +378,9 @@ def test_a_second_photo_replaces_a_slow_first_one(page) -> None:
     assert any(url.endswith("/predict") for url in failed), "the first request was not cancelled"
     assert len(bars(page)) == 5
     assert bars(page) == first_answer
-    assert page.evaluate("[document.querySelector('#preview').naturalWidth, document.querySelector('#preview').naturalHeight]") == [300, 450]
+    assert page.evaluate(
+        "[document.querySelector('#preview').naturalWidth, document.querySelector('#preview').naturalHeight]"
+    ) == [300, 450]
     seen = page.evaluate("window.seenMessages")
     assert not [text for kind, text in seen if "error" in kind], f"an earlier error was shown: {seen}"
 
@@ -544,7 +553,14 @@ def test_near_zero_breeds_show_as_less_than_one_percent(open_page) -> None:
 
 
 def test_an_unsure_answer_says_so_in_plain_words_and_still_shows_the_closest_breeds(open_page) -> None:
-    body = answer(("Siberian", 0.31), ("Norwegian Forest Cat", 0.25), ("Maine Coon", 0.2), ("Ragdoll", 0.1), ("Birman", 0.05), confident=False)
+    body = answer(
+        ("Siberian", 0.31),
+        ("Norwegian Forest Cat", 0.25),
+        ("Maine Coon", 0.2),
+        ("Ragdoll", 0.1),
+        ("Birman", 0.05),
+        confident=False,
+    )
     page = open_page(routes={"**/predict": reply(body)})
     page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
     wait_for_answer(page)
@@ -675,7 +691,9 @@ def test_an_upload_over_ten_megabytes_is_refused_by_name(open_page) -> None:
 def test_a_photo_over_ten_megabytes_is_refused_before_sending(page) -> None:
     sent = []
     page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
-    page.set_input_files("#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (11 * 1024 * 1024)}])
+    page.set_input_files(
+        "#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (11 * 1024 * 1024)}]
+    )
     wait_for_answer(page)
     assert "10 MB" in page.inner_text("#message")
     assert sent == []
@@ -683,7 +701,9 @@ def test_a_photo_over_ten_megabytes_is_refused_before_sending(page) -> None:
 
 def test_without_an_upload_route_a_big_photo_gets_a_readable_message(page) -> None:
     # The local server has no POST /uploads (no storage on a laptop): say so in plain words.
-    page.set_input_files("#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (5 * 1024 * 1024)}])
+    page.set_input_files(
+        "#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (5 * 1024 * 1024)}]
+    )
     wait_for_answer(page)
     message = page.inner_text("#message")
     assert "too large to send" in message
@@ -705,7 +725,14 @@ def axe_violations(page) -> list[str]:
 @pytest.mark.skipif(AXE_CORE_JS is None, reason="axe-core not installed (set AXE_CORE_JS to axe.min.js)")
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
 def test_axe_finds_nothing_in_any_state(open_page, phone: bool) -> None:
-    unsure = answer(("Siberian", 0.31), ("Norwegian Forest Cat", 0.25), ("Maine Coon", 0.2), ("Ragdoll", 0.1), ("Birman", 0.004), confident=False)
+    unsure = answer(
+        ("Siberian", 0.31),
+        ("Norwegian Forest Cat", 0.25),
+        ("Maine Coon", 0.2),
+        ("Ragdoll", 0.1),
+        ("Birman", 0.004),
+        confident=False,
+    )
     page = open_page(phone=phone, routes={"**/predict": reply(unsure)})
     problems = {"start": axe_violations(page)}
     page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
