@@ -165,7 +165,7 @@ function showAnswer(job, body) {
     return li;
   });
   els.predictions.replaceChildren(...items);
-  els.explain.hidden = false;
+  els.explain.hidden = !body.is_cat;
   els.modelInfo.textContent = body.model ? `Answered by model ${body.model.name}, version ${body.model.version}.` : "";
   bringIntoView();
 }
