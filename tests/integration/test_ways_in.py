@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import lambda_function
+from catbreed_local.client import send
 from catbreed_local.server import INVOKE_PATH
 
 from ..helpers import load_event, serving, v1_event, v2_event
@@ -23,15 +24,6 @@ def local_server() -> Iterator[str]:
         yield url
 
 
-def post(url: str, data: bytes, content_type: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def test_every_way_in_gives_the_same_top_5(local_server: str, cat_jpeg: bytes) -> None:
     handler = lambda_function.lambda_handler
     photo = base64.b64encode(cat_jpeg).decode()
@@ -42,9 +34,9 @@ def test_every_way_in_gives_the_same_top_5(local_server: str, cat_jpeg: bytes) -
         "v2 raw": json.loads(handler(load_event("http_api_v2_predict_raw_image.json"), None)["body"]),
         "v1 json": json.loads(handler(load_event("rest_api_v1_predict_json.json"), None)["body"]),
         "v1 raw": json.loads(handler(v1_event(body=cat_jpeg, content_type="image/jpeg", base64_body=True), None)["body"]),
-        "server json": post(f"{local_server}/predict", json.dumps({"image": photo}).encode(), "application/json")[1],
-        "server raw": post(f"{local_server}/predict", cat_jpeg, "image/jpeg")[1],
-        "server emulator": post(f"{local_server}{INVOKE_PATH}", json.dumps({"image": photo}).encode(), "application/json")[1],
+        "server json": send(f"{local_server}/predict", json.dumps({"image": photo}).encode(), "application/json")[1],
+        "server raw": send(f"{local_server}/predict", cat_jpeg, "image/jpeg")[1],
+        "server emulator": send(f"{local_server}{INVOKE_PATH}", json.dumps({"image": photo}).encode(), "application/json")[1],
     }
     reference = answers["direct"]["predictions"]
     assert len(reference) == 5
@@ -54,11 +46,11 @@ def test_every_way_in_gives_the_same_top_5(local_server: str, cat_jpeg: bytes) -
 
 
 def test_the_local_server_answers_errors_like_api_gateway(local_server: str) -> None:
-    status, body = post(f"{local_server}/predict", b"{broken", "application/json")
+    status, body = send(f"{local_server}/predict", b"{broken", "application/json")
     assert (status, body["error"]["code"]) == (400, "invalid_request")
-    status, body = post(f"{local_server}/predict", b"plain text, not a photo", "image/png")
+    status, body = send(f"{local_server}/predict", b"plain text, not a photo", "image/png")
     assert (status, body["error"]["code"]) == (415, "unsupported_image")
-    status, body = post(f"{local_server}{INVOKE_PATH}", json.dumps({"url": "ftp://x.test/a.jpg"}).encode(), "application/json")
+    status, body = send(f"{local_server}{INVOKE_PATH}", json.dumps({"url": "ftp://x.test/a.jpg"}).encode(), "application/json")
     assert (status, body["error"]["code"]) == (200, "invalid_url")  # the emulator returns the handler's body
 
 
@@ -88,8 +80,13 @@ def test_the_local_server_serves_the_page_and_breeds(local_server: str) -> None:
     with urllib.request.urlopen(f"{local_server}/breeds", timeout=10) as response:
         body = json.loads(response.read())
     assert body["breeds"] == lambda_function.GATEWAY.service.classifier.breeds
+
+
+
+@pytest.mark.parametrize("path", ["/../lambda_function.py", "/../README.md", "/../../../etc/passwd", "/.%2e/lambda_function.py"])
+def test_the_local_server_serves_nothing_outside_the_page(local_server: str, path: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(f"{local_server}/../../etc/passwd", timeout=10)
+        urllib.request.urlopen(f"{local_server}{path}", timeout=10)  # sent as written: urllib keeps the dots
     assert error.value.code == 404
 
 
