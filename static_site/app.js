@@ -85,7 +85,7 @@ function showBusy(job, previewSrc, text) {
   if (!isCurrent(job)) return;
   els.result.hidden = false;
   els.result.classList.add("busy");
-  els.result.setAttribute("aria-busy", "true");
+  els.predictions.setAttribute("aria-busy", "true"); // not on #result: it would hush the status line
   if (previewSrc !== undefined) setPreview(previewSrc);
   els.heading.textContent = "Looking at your photo";
   els.spinner.hidden = false;
@@ -108,7 +108,7 @@ function showStillWorking(job) {
 
 function done(heading) {
   els.result.classList.remove("busy");
-  els.result.removeAttribute("aria-busy");
+  els.predictions.removeAttribute("aria-busy");
   els.heading.textContent = heading;
   els.spinner.hidden = true;
   els.again.hidden = false;

@@ -412,7 +412,7 @@ def test_a_slow_service_says_it_is_still_working_and_can_be_cancelled(open_page)
     assert "Looking closely" in page.inner_text("#message") or "Still working" in page.inner_text("#message")
     page.wait_for_function("document.querySelector('#message').textContent.includes('Still working')")
     assert page.is_visible("#cancel-button")
-    assert page.get_attribute("#result", "aria-busy") == "true"
+    assert page.get_attribute("#predictions", "aria-busy") == "true"
     shoot(page, "still-working")
     page.click("#cancel-button")
     assert page.inner_text("#result h2") == "Stopped"
@@ -676,6 +676,33 @@ def test_a_big_photo_the_browser_cannot_shrink_goes_through_an_upload(open_page)
     assert form.index(b'name="key"') < form.index(b'name="policy"') < form.index(b'name="file"')  # the file last
     assert photo[:4096] in form
     assert json.loads(calls[2][1]) == {"upload": key, "top_k": 5}
+    assert len(bars(page)) == 5
+
+
+def test_a_photo_the_api_finds_too_big_to_send_directly_is_sent_again_by_upload(open_page) -> None:
+    # If the deployed direct limit is ever below the page's, the 413 is not the end of it.
+    calls: list[str] = []
+    key = "uploads/" + "cd" * 16
+    too_big = error("image_too_large", "The photo is larger than the 4 MB limit for photos sent in the request.")
+
+    def predict(route) -> None:
+        body = json.loads(route.request.post_data)
+        calls.append("predict upload" if "upload" in body else "predict image")
+        if "upload" in body:
+            reply(FIVE)(route)
+        else:
+            reply(too_big, 413)(route)
+
+    def storage(route) -> None:
+        calls.append("storage")
+        route.fulfill(status=204, headers={"Access-Control-Allow-Origin": "*"}, body="")
+
+    ticket = {"upload": key, "url": STORAGE_URL, "fields": {"key": key}, "expires_in": 300, "max_bytes": 10485760}
+    routes = {"**/predict": predict, "**/uploads": reply(ticket), f"{STORAGE_URL}**": storage}
+    page = open_page(routes=routes)
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    assert calls == ["predict image", "storage", "predict upload"]
     assert len(bars(page)) == 5
 
 
