@@ -666,9 +666,14 @@ def test_a_big_photo_the_browser_cannot_shrink_goes_through_an_upload(open_page)
         calls.append(("predict", route.request.post_data_buffer))
         reply(FIVE)(route)
 
-    page = open_page(routes={"**/uploads": uploads, f"{STORAGE_URL}**": storage, "**/predict": predict})
+    held = Hold(1)  # storage waits until the uploading state is photographed
+    page = open_page(routes={"**/uploads": uploads, f"{STORAGE_URL}**": held, "**/predict": predict})
     photo = b"\x00\x00\x00\x18ftypheic" + bytes(range(256)) * (5 * 4096)  # ~5 MB that Chromium can't decode
     page.set_input_files("#file-input", files=[{"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": photo}])
+    held.wait(page)
+    assert "Uploading your photo" in page.inner_text("#message")
+    shoot(page, "uploading")
+    storage(held.held[0])
     wait_for_answer(page)
     assert [name for name, _ in calls] == ["uploads", "storage", "predict"]
     assert json.loads(calls[0][1]) == {"content_type": "image/heic", "size": len(photo)}
