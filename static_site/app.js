@@ -199,7 +199,7 @@ async function watchedFetch(job, url, options) {
   try {
     const response = await fetch(url, { ...options, signal: job.controller.signal });
     let body = null;
-    try { body = await response.json(); } catch (err) { body = null; }
+    try { body = await response.json(); } catch { body = null; }
     return { status: response.status, ok: response.ok, body };
   } finally {
     clearTimeout(slow);
@@ -217,7 +217,7 @@ function postJson(job, path, payload) {
 
 // The error code of a failed answer: ours, or API Gateway's own (it has no code).
 function errorCode(answer) {
-  if (answer.body && answer.body.error && answer.body.error.code) return answer.body.error.code;
+  if (answer.body?.error?.code) return answer.body.error.code;
   if (answer.status === 413) return "image_too_large";
   if (answer.status === 429) return "busy";
   if (answer.status === 503 || answer.status === 504) return "timeout";
@@ -234,17 +234,17 @@ async function predict(job, request, photo) {
   let answer;
   try {
     answer = await postJson(job, "/predict", request);
-  } catch (err) {
+  } catch {
     failed(job);
     return;
   }
   if (!isCurrent(job)) return;
-  if (answer.ok && answer.body && answer.body.predictions) {
+  if (answer.ok && answer.body?.predictions) {
     showAnswer(job, answer.body);
   } else if (answer.status === 413 && photo && photo.size <= MAX_PHOTO_BYTES && !request.upload) {
     await predictViaUpload(job, photo);
   } else {
-    showError(job, errorCode(answer), answer.body && answer.body.error && answer.body.error.message);
+    showError(job, errorCode(answer), answer.body?.error?.message);
   }
 }
 
@@ -254,15 +254,15 @@ async function predictViaUpload(job, photo) {
   let ticket;
   try {
     ticket = await postJson(job, "/uploads", { content_type: photoType(photo), size: photo.size });
-  } catch (err) {
+  } catch {
     failed(job);
     return;
   }
   if (!isCurrent(job)) return;
-  if (!ticket.ok || !ticket.body || !ticket.body.url) {
-    const code = ticket.status === 404 && !(ticket.body && ticket.body.error && ticket.body.error.code === "upload_not_found")
-      ? "uploads_unavailable" : errorCode(ticket);
-    showError(job, code, ticket.body && ticket.body.error && ticket.body.error.message);
+  if (!ticket.ok || !ticket.body?.url) {
+    // A 404 here (not_found) means this API has no upload route, as on the local server.
+    const code = ticket.status === 404 ? "uploads_unavailable" : errorCode(ticket);
+    showError(job, code, ticket.body?.error?.message);
     return;
   }
   const form = new FormData();
@@ -275,7 +275,7 @@ async function predictViaUpload(job, photo) {
       showError(job, "upload_failed");
       return;
     }
-  } catch (err) {
+  } catch {
     if (isCurrent(job)) showError(job, "upload_failed");
     return;
   }
@@ -285,8 +285,9 @@ async function predictViaUpload(job, photo) {
 
 function photoType(photo) {
   if (photo.type && photo.type.startsWith("image/")) return photo.type;
-  const ext = ((photo.name || "").match(/\.([a-z0-9]+)$/i) || [])[1];
-  return ext ? `image/${ext.toLowerCase().replace("jpg", "jpeg").replace("tif", "tiff")}` : "application/octet-stream";
+  const ext = ((photo.name || "").match(/\.([a-z0-9]+)$/i) || [])[1]?.toLowerCase();
+  if (!ext) return "application/octet-stream";
+  return `image/${{ jpg: "jpeg", tif: "tiff" }[ext] || ext}`;
 }
 
 // --- photos and links -----------------------------------------------------------------
@@ -305,7 +306,7 @@ async function shrink(file) {
   let bitmap;
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
-  } catch (err) {
+  } catch {
     return null;
   }
   const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
