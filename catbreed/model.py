@@ -1,9 +1,12 @@
-"""The shipped breed model: a LiteRT interpreter over `model/`, loaded once per process."""
+"""The shipped breed model: a LiteRT interpreter over `model/`, loaded once per process.
+
+The model card (`model_card.json`) is the one source of the breed list, the ImageNet cat
+classes and the thresholds; they are read here, at load.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,13 @@ from catbreed.preprocessing import image_to_input
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities from logits along the last axis, in float64."""
+    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits, axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """Probabilities over all breeds (model order) and the cat score."""
@@ -25,16 +35,21 @@ class Prediction:
 
 
 class Classifier:
-    """Top-k breeds and a cat score for photo bytes. Thread-safe (one interpreter, a lock)."""
+    """Top-k breeds, a cat score and a confidence call for photo bytes. Thread-safe (one
+    interpreter, a lock)."""
 
-    def __init__(self, model_dir: Path | str = DEFAULT_MODEL_DIR, num_threads: int | None = None) -> None:
+    def __init__(self, model_dir: Path | str = DEFAULT_MODEL_DIR, num_threads: int = 1) -> None:
         model_dir = Path(model_dir)
         card = json.loads((model_dir / "model_card.json").read_text(encoding="utf-8"))
         self.breeds: list[str] = card["breeds"]
-        self.cat_threshold: float = card["cat_threshold"]
+        # TEMPORARY-SHIM (lead): the old 14-breed card; removed when the new model ships
+        card.setdefault("thresholds", {"cat": card.get("cat_threshold"), "confidence": 0.5})
+        card.setdefault("cat_classes", list(range(281, 294)))
+        self.cat_classes = np.array(card["cat_classes"], dtype=np.int64)
+        self.cat_threshold: float = card["thresholds"]["cat"]
+        self.confidence_threshold: float = card["thresholds"]["confidence"]
         self.info = {"name": card["name"], "version": card["version"], "breeds": len(self.breeds)}
-        threads = num_threads or int(os.environ.get("CATBREED_THREADS", "1"))
-        self._interpreter = Interpreter(model_path=str(model_dir / card["file"]), num_threads=threads)
+        self._interpreter = Interpreter(model_path=str(model_dir / card["file"]), num_threads=num_threads)
         self._runner = self._interpreter.get_signature_runner()
         ((self._input_name, details),) = self._runner.get_input_details().items()
         self.input_size = int(details["shape"][1])
@@ -47,7 +62,10 @@ class Classifier:
         """Run the model on one preprocessed (size, size, 3) float32 tensor."""
         with self._lock:
             outputs = self._runner(**{self._input_name: pixels[np.newaxis].astype(np.float32)})
-        return Prediction(outputs["breeds"][0].astype(np.float64), float(outputs["cat_score"][0][0]))
+        if "breeds" in outputs:  # TEMPORARY-SHIM (lead): the old model's outputs
+            return Prediction(outputs["breeds"][0].astype(np.float64), float(outputs["cat_score"][0][0]))
+        imagenet = softmax(outputs["imagenet_logits"][0])
+        return Prediction(softmax(outputs["breed_logits"][0]), float(imagenet[self.cat_classes].sum()))
 
     def predict(self, photo: bytes) -> Prediction:
         """Decode, preprocess and classify photo bytes (raises UnsupportedImage)."""
@@ -55,9 +73,14 @@ class Classifier:
 
     def top_k(self, prediction: Prediction, k: int) -> list[dict]:
         """The k most probable breeds, most probable first."""
-        order = np.argsort(-prediction.probabilities)[:k]
+        order = np.argsort(-prediction.probabilities, kind="stable")[:k]
         return [{"breed": self.breeds[i], "probability": round(float(prediction.probabilities[i]), 4)} for i in order]
 
     def is_cat(self, prediction: Prediction) -> bool:
-        """Whether the cat score passes the threshold chosen at training time."""
+        """Whether the cat score reaches the threshold fitted on validation photos."""
         return prediction.cat_score >= self.cat_threshold
+
+    def is_confident(self, prediction: Prediction) -> bool:
+        """Whether the top breed is a call the model stands behind: a cat, and a top
+        probability at or above the threshold fitted on validation photos."""
+        return self.is_cat(prediction) and float(prediction.probabilities.max()) >= self.confidence_threshold

@@ -153,6 +153,7 @@ class Service:
         body = {
             "predictions": self.classifier.top_k(prediction, request.top_k),
             "is_cat": self.classifier.is_cat(prediction),
+            "confident": self.classifier.is_confident(prediction),
             "cat_score": round(prediction.cat_score, 4),
             "model": dict(self.classifier.info),
         }

@@ -1,9 +1,11 @@
 """Reading labelled photos (folder-per-breed roots and CSV manifests), dropping
-near-duplicates, and a stratified, seeded, leak-free train/validation split."""
+near-duplicates, and a stratified, seeded, leak-free train/validation/test split."""
 
 from __future__ import annotations
 
 import csv
+import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,10 +77,28 @@ def perceptual_hash(path: Path) -> int | None:
     return int(str(imagehash.phash(image)), 16)
 
 
-def drop_near_duplicates(samples: list[Sample], max_distance: int = 4) -> list[Sample]:
+def cached_hashes(samples: list[Sample], cache: Path | None) -> list[int | None]:
+    """pHashes of the samples, reusing those in the JSON `cache` whose file size and
+    modification time still match (hashing 10,000 photos takes a minute)."""
+    known = json.loads(cache.read_text()) if cache and cache.exists() else {}
+    hashes = []
+    for sample in samples:
+        stat = sample.path.stat() if sample.path.exists() else None
+        key = f"{sample.path}|{stat.st_size}|{stat.st_mtime_ns}" if stat else str(sample.path)
+        if key not in known:
+            known[key] = perceptual_hash(sample.path)
+        hashes.append(known[key])
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(known))
+    return hashes
+
+
+def drop_near_duplicates(samples: list[Sample], max_distance: int = 4, cache: Path | None = None) -> list[Sample]:
     """Keep the first photo of every group whose pHashes differ in at most `max_distance`
-    bits (unreadable photos are dropped too), so that no photo can sit on both sides of a split."""
-    hashes = [perceptual_hash(s.path) for s in samples]
+    bits, whatever their breeds (unreadable photos are dropped too), so that no photo can
+    sit on two sides of a split."""
+    hashes = cached_hashes(samples, cache)
     readable = [i for i, h in enumerate(hashes) if h is not None]
     if not readable:
         return []
@@ -93,10 +113,21 @@ def drop_near_duplicates(samples: list[Sample], max_distance: int = 4) -> list[S
     return [samples[i] for i in kept]
 
 
-def split(samples: list[Sample], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
-    """Stratified (by breed and source), seeded train/validation split."""
-    strata = [f"{s.breed}|{s.source}" for s in samples]
-    counts = {k: strata.count(k) for k in set(strata)}
-    strata = [k if counts[k] >= 2 else "rare" for k in strata]
-    train, val = train_test_split(samples, test_size=val_fraction, random_state=seed, stratify=strata)
-    return list(train), list(val)
+def split(
+    samples: list[Sample], val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0
+) -> tuple[list[Sample], list[Sample], list[Sample]]:
+    """Stratified (by breed and source), seeded train/validation/test split. Recipe choices,
+    the temperature and thresholds are fitted on validation; test is only ever reported."""
+
+    def strata(part: list[Sample]) -> list[str]:
+        keys = [f"{s.breed}|{s.source}" for s in part]
+        counts = Counter(keys)
+        keys = [k if counts[k] >= 2 else "rare" for k in keys]
+        if keys.count("rare") == 1:  # a lone rare photo joins the largest stratum
+            keys[keys.index("rare")] = counts.most_common(1)[0][0]
+        return keys
+
+    rest, test = train_test_split(samples, test_size=test_fraction, random_state=seed, stratify=strata(samples))
+    share = val_fraction / (1 - test_fraction)
+    train, val = train_test_split(rest, test_size=share, random_state=seed, stratify=strata(rest))
+    return list(train), list(val), list(test)

@@ -42,11 +42,12 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def classification_report(probs: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
-    """Top-1/top-5 overall and per breed."""
+    """Top-1, top-5 and calibration error, overall and per breed."""
     report = {
         "photos": len(labels),
         "top1": top_k_accuracy(probs, labels, 1),
         "top5": top_k_accuracy(probs, labels, min(5, len(names))),
+        "ece": expected_calibration_error(probs, labels) if len(labels) else float("nan"),
         "per_breed": {},
     }
     for index, name in enumerate(names):
@@ -56,7 +57,17 @@ def classification_report(probs: np.ndarray, labels: np.ndarray, names: list[str
                 "photos": int(mask.sum()),
                 "top1": top_k_accuracy(probs[mask], labels[mask], 1),
                 "top5": top_k_accuracy(probs[mask], labels[mask], min(5, len(names))),
+                "ece": expected_calibration_error(probs[mask], labels[mask]),
             }
+    return report
+
+
+def per_source_report(probs: np.ndarray, labels: np.ndarray, sources: list[str], names: list[str]) -> dict:
+    """The classification report overall and for each data root apart."""
+    report = {"all": classification_report(probs, labels, names)}
+    for source in sorted(set(sources)):
+        mask = np.array([s == source for s in sources])
+        report[source] = classification_report(probs[mask], labels[mask], names)
     return report
 
 

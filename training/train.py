@@ -3,15 +3,21 @@
     python -m training.train --data ../shared/data/cats/oxford ../shared/data/cats/web \
         --backbone efficientnet_lite0 --out runs/lite0
 
-Steps: read photos, drop near-duplicates, stratified seeded split. Every training photo is
-turned into several views (the centre square as served, random crops, all of them also
-mirrored) through the serving preprocessing. The backbone is split before its top blocks;
-the bottom runs once per view and its activations are kept, so the top blocks can be
-fine-tuned for many epochs on a CPU. The head starts as a class-balanced logistic
-regression, then the top blocks and the head are fine-tuned together (class weights,
-optional per-source weights, cosine schedule). A temperature is fitted on validation.
-Writes `model.keras` (outputs `breeds` and `cat_score`), `labels.json`, `report.json`,
-`confusion.png` and a sample of validation photos for convert_model.py's check.
+Steps: read photos, drop near-duplicates, stratified seeded train/validation/test split.
+Every training photo is turned into several views (the centre square as served, random
+crops, all of them also mirrored) through the serving preprocessing. The backbone is split
+before its top blocks; the bottom runs once per view and its activations are kept, so the
+top blocks can be fine-tuned for several epochs on a CPU. The head starts as a
+class-balanced logistic regression, then the top blocks and the head are fine-tuned
+together (class weights, per-source weights, cosine schedule) while a distillation loss
+keeps the ImageNet classifier's answers on the same features (so the cat score needs no
+second copy of the top blocks). A temperature is fitted on validation.
+
+Writes `model.keras` (outputs `breed_logits`, temperature-scaled, and `imagenet_logits`),
+`labels.json`, `split.json` (which photo is on which side), `report.json` (validation
+figures only), `confusion.png` and `sets.npz`: the validation and test photos as served
+and a calibration sample of training photos, for convert_model.py. The test photos are
+not looked at here.
 """
 
 from __future__ import annotations
@@ -29,12 +35,11 @@ from PIL import Image
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 
-from catbreed.preprocessing import image_to_input, load_image, to_model_input
+from catbreed.preprocessing import load_image, to_model_input
 from training import data as datasets
 from training import evaluate
 from training.backbones import BACKBONES, Backbone, build_backbone
-from training.layers import CatScore, HorizontalFlip
-from training.noncats import non_cat_photos
+from training.layers import HorizontalFlip
 
 log = logging.getLogger("training")
 CROP_SCALE = (0.65, 0.95)  # random crops keep this share of the shorter side
@@ -88,6 +93,28 @@ def class_weights(labels: np.ndarray) -> np.ndarray:
     return len(labels) / (len(counts) * np.maximum(counts, 1))
 
 
+class Progress(keras.callbacks.Callback):
+    """Logs each epoch with its loss, the time it took and the time left."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        spent = time.time() - self.started
+        left = spent / (epoch + 1) * (self.epochs - epoch - 1)
+        losses = ", ".join(f"{k} {v:.3f}" for k, v in (logs or {}).items() if k.endswith("loss"))
+        log.info(
+            "fine-tuning epoch %d/%d: %s; %.1f min so far, about %.1f min left",
+            epoch + 1,
+            self.epochs,
+            losses,
+            spent / 60,
+            left / 60,
+        )
+
+
 def fine_tune_top(
     top: keras.Model,
     head: keras.layers.Dense,
@@ -98,67 +125,67 @@ def fine_tune_top(
     batch_size: int,
     learning_rate: float,
     seed: int,
+    imagenet_head: keras.layers.Dense | None = None,
+    teacher: np.ndarray | None = None,
+    distill_weight: float = 1.0,
 ) -> None:
-    """Train the top blocks and the head on cached activations; batch-norm stays frozen."""
+    """Train the top blocks and the head on cached activations; batch-norm stays frozen.
+
+    With `imagenet_head` and `teacher` (the ImageNet probabilities of the top before
+    fine-tuning, one row per activation), the frozen ImageNet classifier on the fine-tuned
+    features is pulled towards the teacher (learning without forgetting), so that it keeps
+    its meaning for the cat score.
+    """
     keras.utils.set_random_seed(seed)
     for layer in top.layers:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
-    model = keras.Sequential([top, keras.layers.Dropout(0.3, seed=seed), head])
+    inputs = keras.Input(top.input.shape[1:])
+    features = top(inputs)
+    outputs = {"breed": head(keras.layers.Dropout(0.3, seed=seed)(features))}
+    losses = {"breed": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
+    targets = {"breed": labels}
+    if imagenet_head is not None and teacher is not None:
+        imagenet_head.trainable = False
+        outputs["imagenet"] = imagenet_head(features)
+        losses["imagenet"] = keras.losses.CategoricalCrossentropy(from_logits=True)
+        targets["imagenet"] = teacher
+    model = keras.Model(inputs, outputs)
     steps = epochs * int(np.ceil(len(labels) / batch_size))
     model.compile(
         keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(learning_rate, steps), weight_decay=1e-4),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        losses,
+        loss_weights={"breed": 1.0, "imagenet": distill_weight} if len(losses) == 2 else None,
     )
     model.fit(
         activations,
-        labels,
+        targets,
         sample_weight=weights * class_weights(labels)[labels],
         batch_size=batch_size,
         epochs=epochs,
         shuffle=True,
-        verbose=2,
+        verbose=0,
+        callbacks=[Progress(epochs)],
     )
 
 
-def frozen_copy(model: keras.Model) -> keras.Model:
-    """A copy of a model with its current weights, unaffected by later training."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    copy.trainable = False
-    return copy
+def export_model(backbone: Backbone, head: keras.layers.Dense, temperature: float, flip_tta: bool = False) -> keras.Model:
+    """The shipped model: pixels -> {breed_logits: logits / temperature, imagenet_logits}.
 
-
-def export_model(
-    backbone: Backbone,
-    head: keras.layers.Dense,
-    temperature: float,
-    flip_tta: bool = False,
-    top_blocks: int = 1,
-    imagenet_top: keras.Model | None = None,
-) -> keras.Model:
-    """The shipped model: pixels -> {breeds: calibrated probabilities, cat_score}.
-
-    The backbone runs up to its top `top_blocks` blocks once; the (fine-tuned) top feeds the
-    breed head, and `imagenet_top`, the top as it was before fine-tuning, feeds the ImageNet
-    classifier, so that the cat score keeps its ImageNet meaning. With `flip_tta` the breed
-    branch also looks at the mirrored photo and averages the two.
+    Serving takes the softmax of each (catbreed.model): probabilities leave the quantized
+    graph as logits, so that int8 rounding never makes two breeds tie, and the cat score
+    (probability mass on the ImageNet cat classes) keeps its resolution near its threshold.
+    With `flip_tta` the model also looks at the mirrored photo and averages the features.
     """
     kernel, bias = head.get_weights()
-    calibrated = keras.layers.Dense(kernel.shape[1], activation="softmax", name="breeds")
+    calibrated = keras.layers.Dense(kernel.shape[1], name="breed_logits")
     calibrated.build((None, kernel.shape[0]))
     calibrated.set_weights([kernel / temperature, bias / temperature])
-    bottom, top = backbone.split(top_blocks)
     pixels = keras.Input((backbone.input_size, backbone.input_size, 3), name="pixels")
-    middle = bottom(pixels)
-    features = top(middle)
+    features = backbone.features(pixels)
     if flip_tta:
-        mirrored = top(bottom(HorizontalFlip(name="mirror")(pixels)))
+        mirrored = backbone.features(HorizontalFlip(name="mirror")(pixels))
         features = keras.layers.Average(name="flip_average")([features, mirrored])
-    imagenet_features = (imagenet_top or top)(middle)
-    outputs = {
-        "breeds": calibrated(features),
-        "cat_score": CatScore(name="cat_score")(backbone.imagenet_head(imagenet_features)),
-    }
+    outputs = {"breed_logits": calibrated(features), "imagenet_logits": backbone.imagenet_head(features)}
     return keras.Model(pixels, outputs, name=f"catbreed_{backbone.name}")
 
 
@@ -168,99 +195,124 @@ def choose_breeds(samples: list[datasets.Sample], min_photos: int) -> list[str]:
     return sorted(b for b, n in counts.items() if n >= min_photos)
 
 
-def per_source_report(probs: np.ndarray, labels: np.ndarray, sources: list[str], names: list[str]) -> dict:
-    """The classification report overall and for each data root apart."""
-    report = {"all": evaluate.classification_report(probs, labels, names)}
-    for source in sorted(set(sources)):
-        mask = np.array([s == source for s in sources])
-        report[source] = evaluate.classification_report(probs[mask], labels[mask], names)
-    return report
-
-
-def cat_report(model: keras.Model, x_val: np.ndarray, y_val: np.ndarray, breeds: list[str], size: int, acceptance: float) -> dict:
-    """Pick the cat-score threshold that passes `acceptance` of validation cats, and
-    measure it per breed and on bundled non-cat pictures."""
-    cat_scores = predict(model, x_val)["cat_score"][:, 0]
-    threshold = float(np.quantile(cat_scores, 1 - acceptance, method="lower"))
-    others = non_cat_photos()
-    other_scores = predict(model, np.stack([image_to_input(data, size) for _, data in others]))["cat_score"][:, 0]
-    return {
-        "threshold": threshold,
-        "validation_accepted": float(np.mean(cat_scores >= threshold)),
-        "accepted_per_breed": {
-            b: float(np.mean(cat_scores[y_val == i] >= threshold)) for i, b in enumerate(breeds) if (y_val == i).any()
-        },
-        "non_cat_photos": len(others),
-        "non_cats_rejected": float(np.mean(other_scores < threshold)),
-        "non_cats_accepted": [name for (name, _), s in zip(others, other_scores, strict=True) if s >= threshold],
-    }
-
-
 def source_weights(samples: list[datasets.Sample], spec: list[str]) -> np.ndarray:
     """Per-photo weights from `SOURCE=WEIGHT` pairs (other sources weigh 1)."""
     table = {name: float(value) for name, value in (item.split("=", 1) for item in spec)}
     return np.array([table.get(s.source, 1.0) for s in samples], dtype=np.float32)
 
 
+def bottom_activations(bottom: keras.Model, views: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """The bottom's activations (float16) for every view and its mirror image, in the order
+    view 0, view 0 mirrored, view 1, ...; logs progress with the time left."""
+    started = time.time()
+    parts, total = [], 2 * views.shape[0] * views.shape[1]
+    for view in views:
+        for mirror in (False, True):
+            for first in range(0, len(view), chunk):
+                pixels = view[first : first + chunk]
+                parts.append(predict(bottom, pixels[:, :, ::-1] if mirror else pixels, 64).astype(np.float16))
+                done = sum(len(p) for p in parts)
+                left = (time.time() - started) / done * (total - done)
+                log.info("bottom activations %d/%d, about %.1f min left", done, total, left / 60)
+    return np.concatenate(parts)
+
+
+def top_outputs(top: keras.Model, imagenet_head: keras.layers.Dense, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled features of the top before fine-tuning, and its ImageNet probabilities (the
+    distillation targets), for every cached activation."""
+    features = predict(top, activations, 128)
+    kernel, bias = imagenet_head.get_weights()
+    teacher = softmax(features @ kernel + bias, axis=1).astype(np.float16)
+    return features, teacher
+
+
+def save_sets(path: Path, val: tuple, test: tuple, calibration: np.ndarray) -> None:
+    """The validation and test photos as served (uint8 pixels, labels, sources) and the
+    int8 calibration sample of training photos, for convert_model.py."""
+    (x_val, y_val, s_val), (x_test, y_test, s_test) = val, test
+    np.savez(
+        path,
+        val_pixels=x_val,
+        val_labels=y_val,
+        val_sources=np.array(s_val),
+        test_pixels=x_test,
+        test_labels=y_test,
+        test_sources=np.array(s_test),
+        calibration_pixels=calibration,
+    )
+
+
 def run(args: argparse.Namespace) -> dict:
     """The whole training job; returns the report it writes."""
     started = time.time()
+
+    def stage(message: str, *values: object) -> None:
+        log.info("[%.1f min] " + message, (time.time() - started) / 60, *values)
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
     samples = datasets.read_sources(args.data)
-    unique = datasets.drop_near_duplicates(samples, args.max_hash_distance)
+    cache = Path(args.cache) / "phash.json" if args.cache else None
+    unique = datasets.drop_near_duplicates(samples, args.max_hash_distance, cache)
     breeds = choose_breeds(unique, args.min_photos)
     kept = [s for s in unique if s.breed in breeds]
-    train, val = datasets.split(kept, args.val_fraction, args.seed)
-    log.info(
-        "%d photos, %d after de-duplication, %d breeds; train %d, val %d",
+    train, val, test = datasets.split(kept, args.val_fraction, args.test_fraction, args.seed)
+    stage(
+        "%d photos, %d after de-duplication, %d breeds; train %d, validation %d, test %d",
         len(samples),
         len(unique),
         len(breeds),
         len(train),
         len(val),
+        len(test),
     )
 
     backbone = build_backbone(args.backbone, args.weights, args.input_size)
+    size = backbone.input_size
     index = {b: i for i, b in enumerate(breeds)}
-    y_train = np.array([index[s.breed] for s in train])
-    y_val = np.array([index[s.breed] for s in val])
-    views = load_views(train, backbone.input_size, args.views, args.seed)
-    x_val = load_pixels(val, backbone.input_size)
-    log.info("%d views of the training photos at %d px (%.0f s)", args.views, backbone.input_size, time.time() - started)
+    y_train, y_val, y_test = (np.array([index[s.breed] for s in part], dtype=np.int64) for part in (train, val, test))
+    views = load_views(train, size, args.views, args.seed)
+    x_val, x_test = load_pixels(val, size), load_pixels(test, size)
+    calibration = views[0][np.random.default_rng(args.seed).permutation(len(train))[: args.calibration_photos]]
+    stage("%d views of %d training photos at %d px; validation and test photos read", args.views, len(train), size)
 
     bottom, top = backbone.split(args.top_blocks)
-    imagenet_top = frozen_copy(top)  # the cat score needs the features the ImageNet head was trained on
-    activations = np.concatenate(
-        [predict(bottom, v[:, :, ::-1] if mirror else v).astype(np.float16) for v in views for mirror in (False, True)]
-    )
+    activations = bottom_activations(bottom, views)
     del views
     labels = np.tile(y_train, 2 * args.views)
     weights = np.tile(source_weights(train, args.source_weight), 2 * args.views)
-    log.info(
-        "bottom activations cached: %s, %.1f GB (%.0f s)", activations.shape, activations.nbytes / 1e9, time.time() - started
-    )
+    stage("bottom activations cached: %s, %.1f GB", activations.shape, activations.nbytes / 1e9)
+    features, teacher = top_outputs(top, backbone.imagenet_head, activations)
     first_views = slice(0, 2 * len(y_train))  # the centre views and their mirror images
-    head = fit_head(predict(top, activations[first_views], 64), labels[first_views], args.c, args.seed, weights[first_views])
-    log.info("head fitted (%.0f s)", time.time() - started)
+    head = fit_head(features[first_views], labels[first_views], args.c, args.seed, weights[first_views])
+    del features
+    stage("head fitted")
     if args.finetune_epochs:
         fine_tune_top(
-            top, head, activations, labels, weights, args.finetune_epochs, args.batch_size, args.learning_rate, args.seed
+            top,
+            head,
+            activations,
+            labels,
+            weights,
+            args.finetune_epochs,
+            args.batch_size,
+            args.learning_rate,
+            args.seed,
+            imagenet_head=backbone.imagenet_head if args.distill_weight > 0 else None,
+            teacher=teacher,
+            distill_weight=args.distill_weight,
         )
-        log.info("top %d blocks fine-tuned (%.0f s)", args.top_blocks, time.time() - started)
-    del activations
+        stage("top %d blocks fine-tuned", args.top_blocks)
+    del activations, teacher
 
-    features = predict(backbone.features, x_val)
-    if args.flip_tta:
-        features = (features + predict(backbone.features, x_val[:, :, ::-1])) / 2
-    val_logits = head(features).numpy()
+    val_logits = predict(export_model(backbone, head, 1.0, args.flip_tta), x_val)["breed_logits"]
     temperature = evaluate.fit_temperature(val_logits, y_val)
     probs = softmax(val_logits / temperature, axis=1)
-    model = export_model(backbone, head, temperature, args.flip_tta, args.top_blocks, imagenet_top)
+    model = export_model(backbone, head, temperature, args.flip_tta)
     report = {
         "backbone": args.backbone,
-        "input_size": backbone.input_size,
+        "input_size": size,
         "breeds": breeds,
         "data": {
             "sources": [str(d) for d in args.data],
@@ -268,21 +320,29 @@ def run(args: argparse.Namespace) -> dict:
             "after_dedup": len(unique),
             "train": len(train),
             "validation": len(val),
-            "split": {"val_fraction": args.val_fraction, "seed": args.seed, "stratified_by": "breed and source"},
+            "test": len(test),
+            "split": {
+                "val_fraction": args.val_fraction,
+                "test_fraction": args.test_fraction,
+                "seed": args.seed,
+                "stratified_by": "breed and source",
+                "near_duplicates": f"pHash within {args.max_hash_distance} bits, any breed: one kept",
+            },
         },
-        "validation": per_source_report(probs, y_val, [s.source for s in val], breeds),
+        "validation": evaluate.per_source_report(probs, y_val, [s.source for s in val], breeds),
         "calibration": evaluate.calibration_report(val_logits, y_val, temperature),
-        "cat": cat_report(model, x_val, y_val, breeds, backbone.input_size, args.cat_acceptance),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "data"},
         "seconds": round(time.time() - started, 1),
     }
     model.save(out / "model.keras")
-    np.savez_compressed(out / "validation_sample.npz", pixels=x_val[: args.check_photos], labels=y_val[: args.check_photos])
+    save_sets(out / "sets.npz", (x_val, y_val, [s.source for s in val]), (x_test, y_test, [s.source for s in test]), calibration)
+    sides = {"train": train, "validation": val, "test": test}
+    (out / "split.json").write_text(json.dumps({k: [[str(s.path), s.breed, s.source] for s in v] for k, v in sides.items()}))
     (out / "labels.json").write_text(json.dumps(breeds, indent=1))
     (out / "report.json").write_text(json.dumps(report, indent=1))
     evaluate.save_confusion_matrix(probs, y_val, breeds, out / "confusion.png")
     summary = {k: {m: round(v[m], 4) for m in ("top1", "top5")} for k, v in report["validation"].items()}
-    log.info("done in %.0f s: %s", time.time() - started, json.dumps(summary))
+    stage("done; validation: %s", json.dumps(summary))
     return report
 
 
@@ -295,39 +355,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         required=True,
         help="folder-per-breed roots (<root>/<Breed>/*.jpg) or path,breed CSV manifests",
     )
-    parser.add_argument("--backbone", choices=BACKBONES, default="efficientnet_lite0")
+    parser.add_argument("--backbone", choices=BACKBONES, default="efficientnet_lite2")
     parser.add_argument(
         "--weights", default="imagenet", help="xception only: 'imagenet', a local .h5, or 'none' (random, for tests)"
     )
     parser.add_argument("--input-size", type=int, default=None, help="xception only (default 299)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--val-fraction", type=float, default=0.2)
+    parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="where photo hashes are kept between runs")
+    parser.add_argument("--val-fraction", type=float, default=0.15)
+    parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--min-photos", type=int, default=100, help="breeds with fewer photos are left out")
+    parser.add_argument("--min-photos", type=int, default=50, help="breeds with fewer photos are left out")
     parser.add_argument("--max-hash-distance", type=int, default=4, help="pHash bits for a near-duplicate")
-    parser.add_argument("--views", type=int, default=3, help="views of each training photo: the centre + random crops")
+    parser.add_argument("--views", type=int, default=2, help="views of each training photo: the centre + random crops")
     parser.add_argument("--c", type=float, default=0.1, help="inverse L2 strength of the initial head")
     parser.add_argument("--top-blocks", type=int, default=6, help="top blocks fine-tuned (head conv counts as one)")
-    parser.add_argument("--finetune-epochs", type=int, default=6)
+    parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument(
+        "--distill-weight",
+        type=float,
+        default=1.0,
+        help="weight of keeping the ImageNet answers (the cat score) while fine-tuning; 0 turns it off",
+    )
     parser.add_argument(
         "--source-weight",
         nargs="*",
         default=[],
         metavar="SOURCE=WEIGHT",
-        help="weigh photos by data root, e.g. web=0.5 for noisy labels",
+        help="weigh photos by data root, e.g. petfinder=0.3 for noisy labels",
     )
     parser.add_argument("--flip-tta", action="store_true", help="the model also looks at the mirrored photo")
-    parser.add_argument(
-        "--cat-acceptance",
-        type=float,
-        default=0.985,
-        help="share of validation cat photos that must pass the cat-score threshold",
-    )
-    parser.add_argument(
-        "--check-photos", type=int, default=64, help="validation photos saved for convert_model.py's agreement check"
-    )
+    parser.add_argument("--calibration-photos", type=int, default=256, help="training photos kept for int8 calibration")
     args = parser.parse_args(argv)
     if args.weights.lower() == "none":
         args.weights = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,13 +52,57 @@ def test_near_duplicates_and_unreadable_files_are_dropped(tiny_root: Path, tmp_p
     assert len(unique) == 30
 
 
+def test_near_duplicates_across_breeds_are_dropped_too(tiny_root: Path, tmp_path: Path) -> None:
+    original = tiny_root / "Blue_Point" / "04.jpg"
+    copy = tmp_path / "relabelled.jpg"
+    copy.write_bytes(original.read_bytes())
+    samples = [*data.read_folder_root(tiny_root), data.Sample(copy, "Red Tabby", "other")]
+    unique = data.drop_near_duplicates(samples)
+    assert copy not in {s.path for s in unique}
+    assert original in {s.path for s in unique}
+
+
+def test_hashes_are_cached_and_reused(tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "phash.json"
+    first = data.drop_near_duplicates(data.read_folder_root(tiny_root), cache=cache)
+    assert len(json.loads(cache.read_text())) == 31
+
+    def no_hashing(path: Path) -> None:
+        raise AssertionError(f"{path} was hashed again")
+
+    monkeypatch.setattr(data, "perceptual_hash", no_hashing)
+    assert data.drop_near_duplicates(data.read_folder_root(tiny_root), cache=cache) == first
+
+
 def test_split_is_stratified_seeded_and_leak_free(tiny_root: Path) -> None:
     samples = data.drop_near_duplicates(data.read_folder_root(tiny_root))
-    train, val = data.split(samples, val_fraction=0.3, seed=7)
-    again_train, _again_val = data.split(samples, val_fraction=0.3, seed=7)
-    assert [s.path for s in train] == [s.path for s in again_train]
-    assert not {s.path for s in train} & {s.path for s in val}
-    assert len(train) + len(val) == len(samples)
-    assert {s.breed for s in val} == {s.breed for s in train}
-    per_breed = {b: sum(s.breed == b for s in val) for b in {s.breed for s in samples}}
-    assert set(per_breed.values()) == {3}
+    train, val, test = data.split(samples, val_fraction=0.2, test_fraction=0.2, seed=7)
+    again = data.split(samples, val_fraction=0.2, test_fraction=0.2, seed=7)
+    assert [[s.path for s in side] for side in again] == [[s.path for s in side] for side in (train, val, test)]
+    paths = [{s.path for s in side} for side in (train, val, test)]
+    assert not (paths[0] & paths[1] or paths[0] & paths[2] or paths[1] & paths[2])
+    assert len(train) + len(val) + len(test) == len(samples) == 30
+    for side in (val, test):
+        assert {b: sum(s.breed == b for s in side) for b in {s.breed for s in samples}} == dict.fromkeys(
+            {s.breed for s in samples}, 2
+        )
+
+
+def test_no_near_duplicate_pair_sits_on_two_sides_of_the_split(tiny_root: Path, tmp_path: Path) -> None:
+    """A photo saved again (re-encoded, under another breed) never lands across sides."""
+    from PIL import Image
+
+    samples = data.read_folder_root(tiny_root)
+    for i, sample in enumerate(samples[:12]):
+        again = tmp_path / f"again_{i}.jpg"
+        Image.open(sample.path).save(again, quality=70)
+        samples.append(data.Sample(again, "Green Eyed", "other"))
+    unique = data.drop_near_duplicates(samples)
+    hashes = {s.path: data.perceptual_hash(s.path) for s in unique}
+    train, val, test = data.split(unique, 0.2, 0.2, seed=0)
+    side_of = {s.path: n for n, side in enumerate((train, val, test)) for s in side}
+    paths = list(hashes)
+    for i, a in enumerate(paths):
+        for b in paths[i + 1 :]:
+            if bin(hashes[a] ^ hashes[b]).count("1") <= 4:
+                assert side_of[a] == side_of[b], (a, b)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,68 +23,80 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def tiny_run(tiny_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
-    flags = "--backbone efficientnet_lite0 --min-photos 5 --val-fraction 0.3 --views 2 --top-blocks 3"
-    flags += " --finetune-epochs 2 --batch-size 8 --check-photos 9 --source-weight tiny=0.8 --flip-tta"
-    train.run(train.parse_args(["--data", str(tiny_root), "--out", str(out), *flags.split()]))
+    flags = "--backbone efficientnet_lite0 --min-photos 5 --val-fraction 0.2 --test-fraction 0.2 --views 2 --top-blocks 3"
+    flags += " --finetune-epochs 2 --batch-size 8 --calibration-photos 12 --source-weight tiny=0.8"
+    cache = tmp_path_factory.mktemp("cache")
+    train.run(train.parse_args(["--data", str(tiny_root), "--out", str(out), "--cache", str(cache), *flags.split()]))
     return out
 
 
-def test_training_writes_model_report_and_confusion_matrix(tiny_run: Path) -> None:
+def test_training_writes_model_report_split_and_sets(tiny_run: Path) -> None:
     report = json.loads((tiny_run / "report.json").read_text())
     assert report["breeds"] == ["Blue Point", "Green Eyed", "Red Tabby"]
-    assert report["data"]["after_dedup"] == 30
+    assert (report["data"]["after_dedup"], report["data"]["train"], report["data"]["validation"], report["data"]["test"]) == (
+        30,
+        18,
+        6,
+        6,
+    )
     assert report["validation"]["all"]["top1"] >= 0.8  # colours this distinct are easy
     assert set(report["validation"]) == {"all", "tiny"}
-    assert report["calibration"]["temperature"] > 0
-    assert 0 <= report["cat"]["validation_accepted"] <= 1
+    assert "test" not in json.dumps(report["validation"])  # validation figures only
     assert (tiny_run / "confusion.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tiny_run / "model.keras").stat().st_size > 1_000_000
-    assert report["settings"]["flip_tta"] is True and report["settings"]["source_weight"] == ["tiny=0.8"]
+    assert report["settings"]["source_weight"] == ["tiny=0.8"]
+    split = json.loads((tiny_run / "split.json").read_text())
+    sides = [{path for path, _, _ in split[side]} for side in ("train", "validation", "test")]
+    assert [len(side) for side in sides] == [18, 6, 6] and len(set.union(*sides)) == 30
+    sets = np.load(tiny_run / "sets.npz")
+    assert sets["test_pixels"].shape == (6, 224, 224, 3) and sets["calibration_pixels"].shape == (12, 224, 224, 3)
+    assert sorted(sets["test_labels"].tolist()) == [0, 0, 1, 1, 2, 2]
 
 
-def test_fine_tuning_leaves_the_cat_score_its_imagenet_meaning(tiny_run: Path) -> None:
-    import keras
-    from scipy.special import softmax
-
-    import training.layers  # noqa: F401  (custom layers)
-    from training.layers import CAT_CLASSES
-
-    model = keras.saving.load_model(tiny_run / "model.keras")
-    pixels = np.load(tiny_run / "validation_sample.npz")["pixels"][:3].astype(np.float32)
-    original = build_backbone("efficientnet_lite0")
-    logits = original.imagenet_head(original.features.predict(pixels, verbose=0)).numpy()
-    expected = softmax(logits, axis=1)[:, list(CAT_CLASSES)].sum(axis=1)
-    assert np.allclose(model.predict(pixels, verbose=0)["cat_score"][:, 0], expected, atol=1e-5)
-
-
-def test_conversion_agrees_and_the_tflite_serves(tiny_run: Path, tmp_path: Path) -> None:
-    convert_model.main(["--run", str(tiny_run), "--out", str(tmp_path), "--name", "tiny", "--version", "0.0.1"])
-    card = json.loads((tmp_path / "model_card.json").read_text())
-    assert card["metrics"]["tflite_agreement"]["same_top1"] == 1.0
-    assert card["metrics"]["tflite_agreement"]["max_abs_diff"] <= 1e-4
-    assert (tmp_path / "labels.txt").read_text().split("\n")[:3] == card["breeds"]
+def test_int8_conversion_agrees_fits_thresholds_and_serves(tiny_run: Path, tmp_path: Path) -> None:
+    card = convert_model.convert(tiny_run, tmp_path, "int8", "tiny", "0.0.1", dogs=tmp_path / "no-dogs")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(convert_model.ARTIFACTS)
+    assert card["precision"] == "int8"
+    agreement = card["metrics"]["agreement_on_test"]
+    assert agreement["same_top1"] >= 0.98 and abs(agreement["top1_keras"] - agreement["top1_converted"]) <= 0.005
+    assert (tmp_path / "model_card.json").read_text() == json.dumps(card, indent=1) + "\n"
     assert "Model card: tiny 0.0.1" in (tmp_path / "MODEL_CARD.md").read_text()
+    assert set(card["metrics"]["test"]["accuracy"]) == {"all", "tiny"}
 
     classifier = Classifier(tmp_path)
     assert classifier.input_size == 224
-    correct = 0
+    assert (classifier.cat_threshold, classifier.confidence_threshold) == (
+        card["thresholds"]["cat"],
+        card["thresholds"]["confidence"],
+    )
     for b, folder in enumerate(BREEDS):
-        photo = draw_photo(b, seed=99_000 + b)
-        import io
-
         buffer = io.BytesIO()
-        photo.save(buffer, "PNG")
+        draw_photo(b, seed=99_000 + b).save(buffer, "PNG")
         prediction = classifier.predict(buffer.getvalue())
-        assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
-        correct += classifier.top_k(prediction, 1)[0]["breed"] == folder.replace("_", " ")
-    assert correct >= 2
+        assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-6)
+        assert classifier.top_k(prediction, 1)[0]["breed"] == folder.replace("_", " ")
 
 
-def test_float16_conversion_is_smaller_and_still_agrees(tiny_run: Path, tmp_path: Path) -> None:
-    convert_model.main(["--run", str(tiny_run), "--out", str(tmp_path), "--precision", "float16"])
-    card = json.loads((tmp_path / "model_card.json").read_text())
-    assert card["metrics"]["tflite_agreement"]["same_top1"] >= 0.95
-    assert card["file_bytes"] < 0.6 * (tiny_run / "model.keras").stat().st_size  # half-size weights
+def test_a_conversion_that_disagrees_fails_and_writes_nothing(tiny_run: Path, tmp_path: Path) -> None:
+    """Calibrated on black pictures only, int8 clips every real photo's activations."""
+    broken = tmp_path / "run"
+    shutil.copytree(tiny_run, broken)
+    sets = dict(np.load(broken / "sets.npz"))
+    sets["calibration_pixels"] = np.zeros_like(sets["calibration_pixels"])
+    np.savez(broken / "sets.npz", **sets)
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "catbreed.tflite").write_bytes(b"the model that was there")
+    with pytest.raises(convert_model.DisagreementError, match="disagrees") as failure:
+        convert_model.main(["--run", str(broken), "--out", str(out), "--precision", "int8"])
+    assert failure.value.code != 0
+    assert [p.name for p in out.iterdir()] == ["catbreed.tflite"]
+    assert (out / "catbreed.tflite").read_bytes() == b"the model that was there"
+
+
+def test_float32_conversion_matches_the_keras_model_exactly(tiny_run: Path, tmp_path: Path) -> None:
+    card = convert_model.convert(tiny_run, tmp_path, "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs")
+    assert card["metrics"]["agreement_on_test"]["same_top1"] == 1.0
+    assert card["metrics"]["agreement_on_test"]["max_abs_diff"] <= convert_model.FLOAT32_TOLERANCE
 
 
 def test_xception_path_builds_and_trains_a_step_without_weights() -> None:
@@ -102,11 +116,47 @@ def test_xception_path_builds_and_trains_a_step_without_weights() -> None:
     assert any(not np.allclose(a, b) for a, b in zip(before, top.get_weights(), strict=True))
     model = train.export_model(backbone, head, temperature=1.5)
     out = model.predict(pixels, verbose=0)
-    assert out["breeds"].shape == (4, 3)
-    assert np.allclose(out["breeds"].sum(axis=1), 1, atol=1e-5)
-    assert out["cat_score"].shape == (4, 1)
+    features = backbone.features.predict(pixels, verbose=0)
+    assert np.allclose(out["breed_logits"], head(features).numpy() / 1.5, atol=1e-4)
+    assert out["imagenet_logits"].shape == (4, 1000)
 
 
 def test_xception_with_weights_needs_299_pixels() -> None:
     with pytest.raises(ValueError, match="299"):
         build_backbone("xception", weights="imagenet", input_size=128)
+
+
+def distilled_gap(distill_weight: float, pixels: np.ndarray, labels: np.ndarray) -> float:
+    """Mean KL divergence of the ImageNet answers after an aggressive fine-tune from before it."""
+    import keras
+
+    backbone = build_backbone("efficientnet_lite0")
+    bottom, top = backbone.split(2)
+    activations = bottom.predict(pixels, verbose=0)
+    _, teacher = train.top_outputs(top, backbone.imagenet_head, activations)
+    head = keras.layers.Dense(3)
+    train.fine_tune_top(
+        top,
+        head,
+        activations,
+        labels,
+        np.ones(len(labels)),
+        epochs=3,
+        batch_size=8,
+        learning_rate=3e-3,
+        seed=0,
+        imagenet_head=backbone.imagenet_head,
+        teacher=teacher,
+        distill_weight=distill_weight,
+    )
+    _, student = train.top_outputs(top, backbone.imagenet_head, activations)
+    p, q = teacher.astype(np.float64) + 1e-9, student.astype(np.float64) + 1e-9
+    return float(np.mean(np.sum(p * np.log(p / q), axis=1)))
+
+
+def test_distillation_keeps_the_imagenet_answers_the_cat_score_needs() -> None:
+    from catbreed.preprocessing import to_model_input
+
+    pixels = np.stack([to_model_input(draw_photo(i % 3, 500 + i), 224) for i in range(24)])
+    labels = np.arange(24) % 3
+    assert distilled_gap(5.0, pixels, labels) < 0.5 * distilled_gap(0.0, pixels, labels)

@@ -1,0 +1,53 @@
+"""Thresholds fitted on validation: the cat score's and the confidence call's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from training import thresholds
+
+
+def test_cat_threshold_passes_the_share_of_cats_it_promises() -> None:
+    cats = np.linspace(0.001, 1.0, 1000)
+    threshold = thresholds.cat_threshold(cats)
+    assert np.mean(cats >= threshold) >= thresholds.CAT_ACCEPTANCE
+    assert np.mean(cats >= np.nextafter(threshold, 1.0)) < thresholds.CAT_ACCEPTANCE
+
+
+def test_cat_threshold_rises_to_reject_dogs_only_while_cats_allow_it() -> None:
+    cats = np.linspace(0.001, 1.0, 1000)
+    dogs = np.array([0.0001] * 38 + [0.0125, 0.0135])  # two dogs above the cats' threshold
+    raised = thresholds.cat_threshold(cats, dogs)
+    assert np.mean(dogs < raised) >= thresholds.DOG_REJECTION
+    assert np.mean(cats >= raised) >= thresholds.MIN_CAT_ACCEPTANCE
+    catlike_dogs = np.array([0.0001] * 30 + [0.5] * 10)  # rejecting these would lose half the cats
+    assert thresholds.cat_threshold(cats, catlike_dogs) == thresholds.cat_threshold(cats)
+
+
+def test_stand_in_takes_the_true_breed_out_and_renormalizes() -> None:
+    probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
+    assert np.allclose(thresholds.stand_in_top(probs, np.array([0, 2])), [0.75, 0.5])
+
+
+def test_confidence_report_counts_confident_right_and_unsure() -> None:
+    probs = np.array([[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.4, 0.35, 0.25], [0.95, 0.04, 0.01]])
+    labels = np.array([0, 1, 0, 0])
+    is_cat = np.array([True, True, True, False])
+    report = thresholds.confidence_report(probs, labels, is_cat, 0.8)
+    assert report == {"photos": 4, "confident": 0.5, "confident_right": 0.5, "stand_ins_unsure": 0.75}
+
+
+def test_confidence_threshold_is_the_lowest_that_meets_both_aims() -> None:
+    rng = np.random.default_rng(0)
+    top = rng.uniform(0.3, 1.0, 2000)
+    probs = np.stack([top, (1 - top) * 0.7, (1 - top) * 0.3], axis=1)
+    right = rng.uniform(size=2000) < top  # the top probability is calibrated
+    labels = np.where(right, 0, 1)
+    curated = np.ones(2000, bool)
+    is_cat = np.ones(2000, bool)
+    threshold = thresholds.confidence_threshold(probs, labels, is_cat, curated)
+    at = thresholds.confidence_report(probs, labels, is_cat, threshold)
+    below = thresholds.confidence_report(probs, labels, is_cat, round(threshold - 0.01, 2))
+    assert at["confident_right"] >= thresholds.CONFIDENT_PRECISION
+    assert at["stand_ins_unsure"] >= thresholds.STAND_INS_UNSURE
+    assert below["confident_right"] < thresholds.CONFIDENT_PRECISION or below["stand_ins_unsure"] < thresholds.STAND_INS_UNSURE

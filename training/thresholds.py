@@ -1,0 +1,63 @@
+"""Thresholds of the shipped model, fitted on validation photos only: the cat score's
+(is it a cat?) and the top probability's (is the top breed a call the model stands behind?).
+
+"Breeds the model does not know" are stood in for by the known ones: for a photo of breed
+b, the model's answer with b's probability removed (and the rest renormalized) is what a
+model without b would have said. Half of such answers, at least, should come back unsure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CAT_ACCEPTANCE = 0.985  # share of validation cats that must pass the cat threshold
+DOG_REJECTION = 0.975  # share of the tuning dogs to reject, where cats allow it
+MIN_CAT_ACCEPTANCE = 0.98  # never trade cats below this for dogs
+CONFIDENT_PRECISION = 0.96  # confident answers on curated validation photos must be this often right
+STAND_INS_UNSURE = 0.60  # share of stand-in unknown breeds that must come back unsure
+GRID = np.round(np.arange(0.20, 0.991, 0.01), 2)
+
+
+def cat_threshold(cat_scores: np.ndarray, dog_scores: np.ndarray | None = None) -> float:
+    """The highest threshold that still passes CAT_ACCEPTANCE of the validation cats,
+    raised (if cats allow, down to MIN_CAT_ACCEPTANCE) until DOG_REJECTION of the dogs fail it."""
+    may_fail = int(np.floor((1 - CAT_ACCEPTANCE) * len(cat_scores) + 1e-9))
+    threshold = float(np.sort(cat_scores)[may_fail])
+    if dog_scores is not None and len(dog_scores):
+        allowed_dogs = int(np.floor((1 - DOG_REJECTION) * len(dog_scores)))
+        dog_threshold = float(np.nextafter(np.sort(dog_scores)[::-1][allowed_dogs], np.inf))
+        if dog_threshold > threshold and np.mean(cat_scores >= dog_threshold) >= MIN_CAT_ACCEPTANCE:
+            threshold = dog_threshold
+    return threshold
+
+
+def stand_in_top(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Top probability of each answer with its true breed taken out and the rest renormalized."""
+    others = probs.copy()
+    others[np.arange(len(labels)), labels] = 0.0
+    return others.max(axis=1) / np.maximum(others.sum(axis=1), 1e-12)
+
+
+def confidence_report(probs: np.ndarray, labels: np.ndarray, is_cat: np.ndarray, threshold: float) -> dict:
+    """How a confidence threshold behaves on labelled photos: share of answers confident,
+    share of those right, share of stand-in unknown breeds that come back unsure."""
+    confident = is_cat & (probs.max(axis=1) >= threshold)
+    right = probs.argmax(axis=1) == labels
+    return {
+        "photos": len(labels),
+        "confident": float(confident.mean()) if len(labels) else float("nan"),
+        "confident_right": float(right[confident].mean()) if confident.any() else float("nan"),
+        "stand_ins_unsure": float(np.mean(stand_in_top(probs, labels) < threshold)) if len(labels) else float("nan"),
+    }
+
+
+def confidence_threshold(probs: np.ndarray, labels: np.ndarray, is_cat: np.ndarray, curated: np.ndarray) -> float:
+    """The lowest threshold on the grid at which confident answers on curated photos are
+    right CONFIDENT_PRECISION of the time and STAND_INS_UNSURE of the stand-in unknown
+    breeds (all photos) come back unsure; the top of the grid if none is."""
+    for threshold in GRID:
+        on_curated = confidence_report(probs[curated], labels[curated], is_cat[curated], threshold)
+        unsure = np.mean(stand_in_top(probs, labels) < threshold)
+        if on_curated["confident_right"] >= CONFIDENT_PRECISION and unsure >= STAND_INS_UNSURE:
+            return float(threshold)
+    return float(GRID[-1])
