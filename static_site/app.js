@@ -150,7 +150,9 @@ function showAnswer(job, body) {
       "These are the breeds it looks closest to:", "warning");
   } else {
     done("Most likely breeds");
-    setMessage("");
+    // Said by screen readers (the status line is live); the bars show the same.
+    const top = body.predictions[0];
+    setMessage(top ? `Most likely ${top.breed}, ${percentText(top.probability).spoken}.` : "", "visually-hidden");
   }
   const items = body.predictions.map((item) => {
     const percent = percentText(item.probability);

@@ -550,6 +550,9 @@ def test_near_zero_breeds_show_as_less_than_one_percent(open_page) -> None:
     assert [p for _, p in bars(page)] == [">99%", "<1%", "<1%", "<1%", "<1%"]
     assert page.get_attribute("#predictions li:nth-child(2)", "aria-label") == "Egyptian Mau: less than 1 percent"
     assert "0%" not in page.inner_text("#predictions")
+    # the live status line tells screen readers the top breed; on screen the bars say it
+    assert page.text_content("#message") == "Most likely Bengal, more than 99 percent."
+    assert page.evaluate("document.querySelector('#message').getBoundingClientRect().width") <= 1
 
 
 def test_an_unsure_answer_says_so_in_plain_words_and_still_shows_the_closest_breeds(open_page) -> None:
