@@ -597,7 +597,7 @@ def test_when_breeds_cannot_be_listed_the_footer_names_no_count(open_page) -> No
     footer = page.inner_text("footer")
     assert not re.search(r"\d", footer) and "knows" not in footer.lower()
     assert page.is_hidden("#breeds")
-    shoot(page, "breeds-unavailable", widths=(1280,))
+    shoot(page, "breeds-unavailable")
 
 
 # --- the breeds it knows ----------------------------------------------------------------
