@@ -16,9 +16,11 @@ test-fast: setup-dev ## the inner loop: unit tests only, under a minute
 	$(PY) -m pytest tests/unit -q
 
 MUTATE_MAX ?= 1500 # seconds: mutmut stops there; `make mutate` again resumes where it stopped
+MUTMUT := PYTHONPATH=.venv/mutmut $(PY) -m mutmut
 mutate: setup-dev ## plant bugs in the runtime package (mutmut) and list those the unit tests miss
-	timeout $(MUTATE_MAX) .venv/bin/mutmut run || true
-	.venv/bin/mutmut results
+	$(PY) -m pip install -q --upgrade --no-deps --target .venv/mutmut -r requirements-mutate.txt
+	timeout $(MUTATE_MAX) $(MUTMUT) run || true
+	$(MUTMUT) results
 
 setup-run:
 	scripts/setup.sh run
