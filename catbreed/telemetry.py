@@ -66,7 +66,7 @@ def report(record: Record) -> None:
         if answer:
             metrics.add_metric(name="PhotoBytes", unit=MetricUnit.Bytes, value=answer.photo_bytes)
             metrics.add_metric(name="NotACat", unit=MetricUnit.Count, value=int(not answer.body["is_cat"]))
-            metrics.add_metric(name="NotSure", unit=MetricUnit.Count, value=int(answer.body.get("confident") is False))
+            metrics.add_metric(name="NotSure", unit=MetricUnit.Count, value=int(not answer.body["confident"]))
         _flush()
         if answer:
             _count("BreedAnswered", breed=answer.body["predictions"][0]["breed"])
