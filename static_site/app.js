@@ -160,7 +160,7 @@ function showAnswer(job, body) {
     li.className = "prediction";
     li.innerHTML = '<div class="label"><span class="breed"></span><span class="percent"></span></div>' +
       '<div class="track" aria-hidden="true"><div class="fill"></div></div>';
-    li.querySelector(".breed").textContent = item.breed;
+    li.querySelector(".breed").append(breedName(item.breed));
     li.querySelector(".percent").textContent = percent.text;
     li.querySelector(".fill").style.width = `${Math.max(item.probability * 100, 0.5)}%`;
     li.setAttribute("aria-label", `${item.breed}: ${percent.spoken}`);
@@ -170,6 +170,16 @@ function showAnswer(job, body) {
   els.explain.hidden = !body.is_cat;
   els.modelInfo.textContent = body.model ? `Answered by model ${body.model.name}, version ${body.model.version}.` : "";
   bringIntoView();
+}
+
+// A breed's name, linked to its entry in "The breeds it knows" when it has one.
+function breedName(breed) {
+  const entry = document.getElementById(entryId(breed));
+  if (!entry) return breed;
+  const link = document.createElement("a");
+  link.href = `#${entry.id}`;
+  link.textContent = breed;
+  return link;
 }
 
 // On a phone the answer starts below the fold: scroll it up unless it is all in view.
@@ -188,8 +198,8 @@ function reset() {
   setMessage("");
   els.predictions.replaceChildren();
   els.url.value = "";
-  window.scrollTo(0, 0);
-  els.choose.focus();
+  window.scrollTo({ top: 0, behavior: "instant" });
+  els.choose.focus({ preventScroll: true });
 }
 
 // --- talking to the API ---------------------------------------------------------------
@@ -382,6 +392,10 @@ els.cancel.addEventListener("click", () => {
   setMessage("We stopped looking at this photo. Choose another one or paste a link when you're ready.");
 });
 els.again.addEventListener("click", reset);
+// A breed linked from the answer: open the list first, so the browser can scroll to it.
+els.predictions.addEventListener("click", (event) => {
+  if (event.target.closest("a")) $("breeds-details").open = true;
+});
 els.retry.addEventListener("click", () => lastAttempt && lastAttempt());
 els.file.addEventListener("change", () => { handleFile(els.file.files[0]); els.file.value = ""; });
 els.camera.addEventListener("change", () => { handleFile(els.camera.files[0]); els.camera.value = ""; });
@@ -407,6 +421,7 @@ document.addEventListener("paste", (event) => {
 // --- the breeds it knows --------------------------------------------------------------
 
 const nameKey = (name) => String(name).toLowerCase().replace(/[_-]+/g, " ").trim();
+const entryId = (breed) => `breed-${nameKey(breed).replace(/[^a-z0-9]+/g, "-")}`;
 
 function showBreeds(breeds, traits) {
   const known = {};
@@ -414,7 +429,7 @@ function showBreeds(breeds, traits) {
   const entries = breeds.map((breed) => {
     const entry = document.createElement("div");
     entry.className = "breed-entry";
-    entry.id = `breed-${nameKey(breed).replace(/[^a-z0-9]+/g, "-")}`;
+    entry.id = entryId(breed);
     const dt = document.createElement("dt");
     dt.textContent = breed;
     const dd = document.createElement("dd");

@@ -637,6 +637,23 @@ def test_browsing_the_breeds_lists_exactly_what_the_api_knows(page, local_api: s
     shoot(page, "breeds")
 
 
+def test_a_breed_in_the_answer_leads_to_how_to_tell_it_apart(page) -> None:
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    top = page.locator("#predictions li:first-child .breed a")
+    breed = top.inner_text()
+    assert not page.evaluate("document.querySelector('#breeds-details').open")
+    top.click()
+    assert page.evaluate("document.querySelector('#breeds-details').open")
+    entry = page.locator("#breed-list .breed-entry:target")
+    assert entry.locator("dt").inner_text() == breed
+    page.wait_for_function(
+        "(() => { const r = document.querySelector('.breed-entry:target').getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; })()"
+    )
+    shoot(page, "breed-from-answer", widths=(1280,))
+
+
 def test_breeds_come_from_the_api_and_one_without_text_still_shows_its_name(open_page) -> None:
     listed = [*DATA_SET_BREEDS, "Mystery Cat"]
     page = open_page(routes={"**/breeds": reply({"breeds": listed, "model": {"name": "x", "version": "y", "breeds": 35}})})
