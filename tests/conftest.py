@@ -197,6 +197,10 @@ class PhotoServer(BaseHTTPRequestHandler):
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.write(b"0\r\n\r\n")
             self.close_connection = True
+        elif path == "/cat-no-length":  # the photo, its end known only when the connection closes
+            self.head(200, Content_Type="image/jpeg", Connection="close")
+            self.wfile.write(self.files["/cat.jpg"][1])
+            self.close_connection = True
         elif path in self.files:
             content_type, data = self.files[path]
             self.head(200, Content_Type=content_type, Content_Length=str(len(data)))

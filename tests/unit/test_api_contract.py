@@ -5,6 +5,7 @@ docs/openapi.yaml by the helpers."""
 from __future__ import annotations
 
 import json
+from unittest.mock import ANY
 
 import pytest
 
@@ -96,6 +97,13 @@ def test_photos_over_the_direct_limit_get_413(gateway, shape: str) -> None:
     refusal(gateway, shape, {"image": b64(b"\xff" * (DIRECT_MAX_BYTES + 1))}, 413, "image_too_large")
 
 
+@pytest.mark.parametrize("make", [v2_event, v1_event])
+def test_a_raw_body_of_exactly_the_direct_limit_is_read_one_byte_more_is_refused(gateway, make) -> None:
+    for size, status, code in ((DIRECT_MAX_BYTES, 415, "unsupported_image"), (DIRECT_MAX_BYTES + 1, 413, "image_too_large")):
+        event = make(body=b"\xff" * size, content_type="image/jpeg", base64_body=True)
+        assert call_http(gateway, event)[::2] == (status, {"error": {"code": code, "message": ANY}})
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_downloads_over_the_limit_get_413(gateway, photo_server: str, shape: str) -> None:
     refusal(gateway, shape, {"url": f"{photo_server}/huge-no-length"}, 413, "image_too_large")
@@ -170,7 +178,7 @@ def test_raw_image_bodies(gateway, make, cat_jpeg: bytes) -> None:
 
 
 def test_an_event_body_marked_base64_that_is_not(gateway) -> None:
-    event = v2_event(body="!!!not base64!!!", content_type="image/jpeg")
+    event = v2_event(body="aGVs#bG8=", content_type="image/jpeg")  # "hello" if the "#" were skipped
     event["isBase64Encoded"] = True
     status, _, body = call_http(gateway, event)
     assert (status, body["error"]["code"]) == (400, "invalid_request")

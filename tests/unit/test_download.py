@@ -161,6 +161,14 @@ def test_over_size_body_without_content_length_stops_at_the_limit(photo_server: 
         download(f"{photo_server}/huge-no-length", LOOPBACK_ONLY)
 
 
+@pytest.mark.parametrize("path", ["/cat.jpg", "/cat-no-length"])
+def test_a_photo_of_exactly_the_limit_passes_one_byte_more_does_not(photo_server: str, cat_jpeg: bytes, path: str) -> None:
+    exact = dataclasses.replace(LOOPBACK_ONLY, max_bytes=len(cat_jpeg))
+    assert download(f"{photo_server}{path}", exact) == cat_jpeg
+    with pytest.raises(ImageTooLarge):
+        download(f"{photo_server}{path}", dataclasses.replace(exact, max_bytes=len(cat_jpeg) - 1))
+
+
 def test_a_content_length_that_lies_does_not_lift_the_limit(photo_server: str) -> None:
     """The server says 1000 bytes and sends 12 MB chunked: the count of bytes read stops it."""
     with pytest.raises(ImageTooLarge):
