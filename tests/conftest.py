@@ -166,10 +166,24 @@ class PhotoServer(BaseHTTPRequestHandler):
             self.send_header(name.replace("_", "-"), value)
         self.end_headers()
 
+    def send_file(self, content_type: str, data: bytes) -> None:
+        self.head(200, Content_Type=content_type, Content_Length=str(len(data)))
+        self.wfile.write(data)
+
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
-        if path == "/redirect":
-            self.head(302, Location=unquote(query.removeprefix("to=")), Content_Length="0")
+        if path == "/redirect":  # ?to=URL, or ?code=303&to=URL
+            params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+            self.head(int(params.get("code", 302)), Location=unquote(params["to"]), Content_Length="0")
+        elif path.startswith("/hops/"):  # /hops/N redirects N times, then serves the cat
+            left = int(path.removeprefix("/hops/"))
+            if left:
+                self.head(302, Location=f"/hops/{left - 1}", Content_Length="0")
+            else:
+                self.send_file(*self.files["/cat.jpg"])
+        elif path == "/headers":  # what the downloader sent, as the "photo"
+            data = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+            self.send_file("image/jpeg", data)
         elif path == "/loop":
             self.head(301, Location="/loop", Content_Length="0")
         elif path == "/slow":  # one byte a tick, never all 100
@@ -202,9 +216,7 @@ class PhotoServer(BaseHTTPRequestHandler):
             self.wfile.write(self.files["/cat.jpg"][1])
             self.close_connection = True
         elif path in self.files:
-            content_type, data = self.files[path]
-            self.head(200, Content_Type=content_type, Content_Length=str(len(data)))
-            self.wfile.write(data)
+            self.send_file(*self.files[path])
         else:
             self.head(404, Content_Length="0")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import socket
 
 import pytest
@@ -185,6 +186,27 @@ def test_a_server_that_trickles_hits_the_total_limit(photo_server: str) -> None:
     limits = dataclasses.replace(LOOPBACK_ONLY, total_timeout=0.5)
     with pytest.raises(DownloadTimeout, match=r"0\.5 s"):
         download(f"{photo_server}/slow", limits)
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_every_redirect_status_is_followed_and_checked(photo_server: str, cat_jpeg: bytes, code: int) -> None:
+    assert download(f"{photo_server}/redirect?code={code}&to=/cat.jpg", LOOPBACK_ONLY) == cat_jpeg
+    with pytest.raises(InvalidRequest):
+        download(f"{photo_server}/redirect?code={code}&to=http://10.0.0.1/", LOOPBACK_ONLY)
+
+
+def test_three_redirects_are_followed_a_fourth_is_not(photo_server: str, cat_jpeg: bytes) -> None:
+    assert download(f"{photo_server}/hops/3", LOOPBACK_ONLY) == cat_jpeg
+    with pytest.raises(DownloadFailed, match="redirected more than 3"):
+        download(f"{photo_server}/hops/4", LOOPBACK_ONLY)
+
+
+@pytest.mark.parametrize("name", ["photos.test", "127.0.0.1"])
+def test_the_request_names_the_host_and_asks_for_an_image(photo_server: str, name: str) -> None:
+    host = f"{name}:{photo_server.rsplit(':', 1)[1]}"
+    sent = json.loads(download(f"http://{host}/headers", LOOPBACK_ONLY))
+    assert sent["host"] == host  # the name, though the connection goes to the checked address
+    assert sent["user-agent"].startswith("catbreed/") and sent["accept"] == "image/*,*/*;q=0.5"
 
 
 def test_redirect_loops_stop_after_three(photo_server: str) -> None:
