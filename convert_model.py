@@ -126,8 +126,45 @@ def non_cat_pixels(size: int) -> np.ndarray:
     return np.array([image_to_input(data, size) for _, data in non_cat_photos()], dtype=np.float32)
 
 
-def fit_and_measure(classifier, sets: dict, breeds: list[str], dogs: np.ndarray) -> tuple[dict, dict]:
-    """Thresholds fitted on validation, then the product's figures on the test photos."""
+def learned_breeds(report: dict, min_top1: float) -> list[str]:
+    """The breeds the model learned well enough to ship: validation top-1 of at least `min_top1`."""
+    per_breed = report["validation"]["all"]["per_breed"]
+    return [b for b in report["breeds"] if per_breed[b]["top1"] >= min_top1]
+
+
+def restrict_breeds(keras_model_path: Path, keep: list[int], out_path: Path) -> None:
+    """Save the model with only the `keep` columns of its breed head (the rest left out)."""
+    import keras
+
+    import training.layers  # noqa: F401
+
+    model = keras.saving.load_model(keras_model_path)
+    old = model.get_layer("breed_logits")
+    kernel, bias = old.get_weights()
+    head = keras.layers.Dense(len(keep), name="breed_logits")
+    head.build((None, kernel.shape[0]))
+    head.set_weights([kernel[:, keep], bias[keep]])
+    outputs = {"breed_logits": head(old.input), "imagenet_logits": model.get_layer("imagenet_logits").output}
+    keras.Model(model.input, outputs, name=model.name).save(out_path)
+
+
+def split_known(sets: dict, keep: list[int]) -> tuple[dict, dict]:
+    """The validation and test photos of shipped breeds (labels renumbered) and the
+    pixels of the left-out breeds' photos."""
+    index = {old: new for new, old in enumerate(keep)}
+    known, unknown = {"calibration_pixels": sets["calibration_pixels"]}, {}
+    for side in ("val", "test"):
+        mask = np.isin(sets[f"{side}_labels"], keep)
+        known[f"{side}_pixels"] = sets[f"{side}_pixels"][mask]
+        known[f"{side}_labels"] = np.array([index[label] for label in sets[f"{side}_labels"][mask]], dtype=np.int64)
+        known[f"{side}_sources"] = sets[f"{side}_sources"][mask]
+        unknown[f"{side}_pixels"] = sets[f"{side}_pixels"][~mask]
+    return known, unknown
+
+
+def fit_and_measure(classifier, sets: dict, breeds: list[str], dogs: np.ndarray, unknown: np.ndarray) -> tuple[dict, dict]:
+    """Thresholds fitted on validation, then the product's figures on the test photos
+    (`unknown`: test photos of breeds the model does not ship)."""
     from training import evaluate, thresholds
 
     val_probs, val_cats = served_outputs(classifier, sets["val_pixels"])
@@ -142,6 +179,8 @@ def fit_and_measure(classifier, sets: dict, breeds: list[str], dogs: np.ndarray)
     test_labels, test_sources = sets["test_labels"], sets["test_sources"]
     test_is_cat = test_cats >= cat_threshold
     others = served_outputs(classifier, non_cat_pixels(classifier.input_size))[1]
+    unknown_probs, unknown_cats = served_outputs(classifier, unknown) if len(unknown) else (np.zeros((0, 1)), np.zeros(0))
+    unknown_confident = (unknown_cats >= cat_threshold) & (unknown_probs.max(axis=1) >= confidence)
     figures = {
         "accuracy": evaluate.per_source_report(test_probs, test_labels, test_sources.tolist(), breeds),
         "cat": {
@@ -157,6 +196,10 @@ def fit_and_measure(classifier, sets: dict, breeds: list[str], dogs: np.ndarray)
             for source, mask in [("all", np.ones(len(test_labels), bool))]
             + [(s, test_sources == s) for s in sorted(set(test_sources.tolist()))]
         },
+        "left_out_breeds": {
+            "photos": len(unknown),
+            "unsure": float(1 - unknown_confident.mean()) if len(unknown) else None,
+        },
         "validation_thresholds": {
             "cats_accepted": float(np.mean(val_cats >= cat_threshold)),
             "dogs_rejected": float(np.mean(dog_scores < cat_threshold)) if len(dog_scores) else None,
@@ -169,8 +212,19 @@ def fit_and_measure(classifier, sets: dict, breeds: list[str], dogs: np.ndarray)
     return fitted, figures
 
 
-def model_card(report: dict, fitted: dict, figures: dict, agreement: dict, tflite_bytes: int, name: str, version: str) -> dict:
+def model_card(
+    report: dict,
+    breeds: list[str],
+    min_breed_top1: float,
+    fitted: dict,
+    figures: dict,
+    agreement: dict,
+    tflite_bytes: int,
+    name: str,
+    version: str,
+) -> dict:
     """The JSON model card: what the model is, its thresholds, how good it is (test split)."""
+    per_breed = report["validation"]["all"]["per_breed"]
     from training.layers import CAT_CLASSES
 
     return {
@@ -179,7 +233,11 @@ def model_card(report: dict, fitted: dict, figures: dict, agreement: dict, tflit
         "file": "catbreed.tflite",
         "file_bytes": tflite_bytes,
         "precision": agreement["precision"],
-        "breeds": report["breeds"],
+        "breeds": breeds,
+        "left_out": {
+            "rule": f"breeds whose validation top-1 is under {min_breed_top1:.0%} are not shipped (not learned)",
+            "breeds": {b: per_breed[b] for b in report["breeds"] if b not in breeds},
+        },
         "backbone": report["backbone"],
         "input": {
             "size": report["input_size"],
@@ -258,6 +316,10 @@ def model_card_markdown(card: dict) -> str:
         f"| {s} | {m['photos']} | {pct(m['confident'])} | {pct(m['confident_right'])} | {pct(m['stand_ins_unsure'])} |"
         for s, m in test["confidence"].items()
     )
+    left_out = "\n".join(
+        f"| {b} | {m['photos']} | {pct(m['top1'])} | {pct(m['top5'])} |" for b, m in card["left_out"]["breeds"].items()
+    )
+    unknown = test["left_out_breeds"]
     val = card["metrics"]["validation_float_model"]
     val_rows = "\n".join(row(source, m) for source, m in val["accuracy"].items())
     vt = test["validation_thresholds"]
@@ -290,6 +352,16 @@ so each is reported apart.
 | breed | photos | top-1 | top-5 | calibration error | accepted as a cat |
 |---|---|---|---|---|---|
 {breeds}
+
+## Breeds left out
+{card["left_out"]["rule"].capitalize()}. Their validation figures (the model before they were left out):
+
+| breed | validation photos | top-1 | top-5 |
+|---|---|---|---|
+{left_out}
+
+Their {unknown["photos"]} test photos stand for breeds the model does not know: {pct(unknown["unsure"])} of them
+come back not confident.
 
 ## "Not sure"
 `confident` is true when the photo is a cat and the top probability is at least
@@ -327,19 +399,25 @@ dogs rejected; oxford answers confident {pct(vt["confidence_oxford"]["confident"
 """
 
 
-def convert(run: Path, out: Path, precision: str, name: str, version: str, dogs: Path = DOGS) -> dict:
-    """Convert, check, fit thresholds, measure; write the artifacts only when all passed."""
+def convert(
+    run: Path, out: Path, precision: str, name: str, version: str, dogs: Path = DOGS, min_breed_top1: float = 0.0
+) -> dict:
+    """Leave out the breeds not learned, convert, check, fit thresholds, measure; write the
+    artifacts only when all passed."""
     from catbreed.model import Classifier
     from training.layers import CAT_CLASSES
 
     report = json.loads((run / "report.json").read_text())
-    sets = dict(np.load(run / "sets.npz"))
-    keras_path = run / "model.keras"
+    breeds = learned_breeds(report, min_breed_top1)
+    keep = [report["breeds"].index(b) for b in breeds]
+    sets, unknown = split_known(dict(np.load(run / "sets.npz")), keep)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
         staging = Path(tmp)
+        keras_path = staging / "model.keras"
+        restrict_breeds(run / "model.keras", keep, keras_path)
         (staging / "catbreed.tflite").write_bytes(to_tflite(keras_path, precision, sets["calibration_pixels"]))
-        draft = {"name": name, "version": version, "file": "catbreed.tflite", "breeds": report["breeds"]}
+        draft = {"name": name, "version": version, "file": "catbreed.tflite", "breeds": breeds}
         draft |= {"cat_classes": list(CAT_CLASSES), "thresholds": {"cat": 0.0, "confidence": 0.0}}
         (staging / "model_card.json").write_text(json.dumps(draft))
         classifier = Classifier(staging, num_threads=2)
@@ -349,9 +427,10 @@ def convert(run: Path, out: Path, precision: str, name: str, version: str, dogs:
             sets["test_labels"],
             precision,
         )
-        fitted, figures = fit_and_measure(classifier, sets, report["breeds"], photos_in(dogs, classifier.input_size))
+        dog_pixels = photos_in(dogs, classifier.input_size)
+        fitted, figures = fit_and_measure(classifier, sets, breeds, dog_pixels, unknown["test_pixels"])
         size = (staging / "catbreed.tflite").stat().st_size
-        card = model_card(report, fitted, figures, agreement, size, name, version)
+        card = model_card(report, breeds, min_breed_top1, fitted, figures, agreement, size, name, version)
         (staging / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
         (staging / "MODEL_CARD.md").write_text(model_card_markdown(card))
         for artifact in ARTIFACTS:
@@ -365,12 +444,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("model"))
     parser.add_argument("--precision", choices=PRECISIONS, default="int8")
     parser.add_argument("--dogs", type=Path, default=DOGS, help="dog photos for tuning the cat threshold (optional)")
+    parser.add_argument(
+        "--min-breed-top1", type=float, default=0.0, help="leave out breeds whose validation top-1 is lower (not learned)"
+    )
     parser.add_argument("--name", default=None, help="default: catbreed-<backbone>")
     parser.add_argument("--version", default=__version__)
     args = parser.parse_args(argv)
     report = json.loads((args.run / "report.json").read_text())
     name = args.name or "catbreed-" + report["backbone"].replace("efficientnet_", "effnet-").replace("_", "-")
-    card = convert(args.run, args.out, args.precision, name, args.version, args.dogs)
+    card = convert(args.run, args.out, args.precision, name, args.version, args.dogs, args.min_breed_top1)
     summary = {k: {m: round(v[m], 4) for m in ("top1", "top5")} for k, v in card["metrics"]["test"]["accuracy"].items()}
     print(json.dumps({"out": str(args.out), "bytes": card["file_bytes"], "thresholds": card["thresholds"], "test": summary}))
 

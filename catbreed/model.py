@@ -42,9 +42,6 @@ class Classifier:
         model_dir = Path(model_dir)
         card = json.loads((model_dir / "model_card.json").read_text(encoding="utf-8"))
         self.breeds: list[str] = card["breeds"]
-        # TEMPORARY-SHIM (lead): the old 14-breed card; removed when the new model ships
-        card.setdefault("thresholds", {"cat": card.get("cat_threshold"), "confidence": 0.5})
-        card.setdefault("cat_classes", list(range(281, 294)))
         self.cat_classes = np.array(card["cat_classes"], dtype=np.int64)
         self.cat_threshold: float = card["thresholds"]["cat"]
         self.confidence_threshold: float = card["thresholds"]["confidence"]
@@ -62,8 +59,6 @@ class Classifier:
         """Run the model on one preprocessed (size, size, 3) float32 tensor."""
         with self._lock:
             outputs = self._runner(**{self._input_name: pixels[np.newaxis].astype(np.float32)})
-        if "breeds" in outputs:  # TEMPORARY-SHIM (lead): the old model's outputs
-            return Prediction(outputs["breeds"][0].astype(np.float64), float(outputs["cat_score"][0][0]))
         imagenet = softmax(outputs["imagenet_logits"][0])
         return Prediction(softmax(outputs["breed_logits"][0]), float(imagenet[self.cat_classes].sum()))
 
