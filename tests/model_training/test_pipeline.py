@@ -160,3 +160,24 @@ def test_distillation_keeps_the_imagenet_answers_the_cat_score_needs() -> None:
     pixels = np.stack([to_model_input(draw_photo(i % 3, 500 + i), 224) for i in range(24)])
     labels = np.arange(24) % 3
     assert distilled_gap(5.0, pixels, labels) < 0.5 * distilled_gap(0.0, pixels, labels)
+
+
+def test_a_breed_not_learned_on_validation_is_left_out_and_counted_as_unknown(tiny_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    report = json.loads((run / "report.json").read_text())
+    report["validation"]["all"]["per_breed"]["Green Eyed"]["top1"] = 0.1  # as if it had not been learned
+    (run / "report.json").write_text(json.dumps(report))
+    card = convert_model.convert(
+        run, tmp_path / "model", "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", min_breed_top1=0.2
+    )
+    assert card["breeds"] == ["Blue Point", "Red Tabby"]
+    assert list(card["left_out"]["breeds"]) == ["Green Eyed"]
+    assert card["metrics"]["test"]["left_out_breeds"]["photos"] == 2
+    assert card["metrics"]["test"]["accuracy"]["all"]["photos"] == 4
+    classifier = Classifier(tmp_path / "model")
+    buffer = io.BytesIO()
+    draw_photo(0, seed=99_000).save(buffer, "PNG")
+    prediction = classifier.predict(buffer.getvalue())
+    assert prediction.probabilities.shape == (2,)
+    assert classifier.top_k(prediction, 1)[0]["breed"] == "Red Tabby"
