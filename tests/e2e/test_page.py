@@ -512,7 +512,7 @@ def test_on_a_phone_the_answer_is_brought_into_view(open_page) -> None:
     page.wait_for_function(
         """(() => { const h = document.querySelector('#result-heading').getBoundingClientRect();
                     const last = document.querySelector('#predictions li:last-child').getBoundingClientRect();
-                    return h.top >= 0 && last.bottom <= window.innerHeight; })()"""
+                    return h.top >= -1 && last.bottom <= window.innerHeight + 1; })()"""
     )
     assert page.evaluate("window.scrollY") > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
@@ -649,7 +649,7 @@ def test_a_breed_in_the_answer_leads_to_how_to_tell_it_apart(page) -> None:
     assert entry.locator("dt").inner_text() == breed
     page.wait_for_function(
         "(() => { const r = document.querySelector('.breed-entry:target').getBoundingClientRect();"
-        " return r.top >= 0 && r.bottom <= window.innerHeight; })()"
+        " return r.top >= -1 && r.bottom <= window.innerHeight + 1; })()"
     )
     shoot(page, "breed-from-answer", widths=(1280,))
 
