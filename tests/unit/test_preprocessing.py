@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from catbreed.errors import UnsupportedImage
-from catbreed.preprocessing import MAX_PIXELS, image_to_input, load_image, to_model_input
+from catbreed.preprocessing import MAX_PIXELS, image_to_input, load_image, to_model_input, to_rgb
 
 from ..helpers import decompression_bomb, encode
 
@@ -107,3 +107,29 @@ def test_too_many_pixels_are_refused_before_decoding() -> None:
 def test_unsupported_formats_are_refused(cat: Image.Image) -> None:
     with pytest.raises(UnsupportedImage, match="not a supported image"):
         load_image(encode(cat, "TIFF"))
+
+
+@pytest.mark.parametrize("mode", ["LA", "PA", "RGBa", "RGBA"])  # PIL makes no "La" image to test with
+def test_every_mode_with_alpha_is_composited_on_white(mode: str) -> None:
+    clear = Image.new("RGBA", (4, 4), (0, 0, 0, 0)).convert(mode)
+    assert to_rgb(clear).mode == "RGB"
+    assert np.asarray(to_rgb(clear))[0, 0].tolist() == [255, 255, 255]
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I;16L", "I;16N", "I", "F"])
+@pytest.mark.parametrize(("peak", "expected"), [(255, 255), (32896, 128), (65535, 255)])
+def test_wide_gray_modes_are_scaled_only_past_8_bits(mode: str, peak: int, expected: int) -> None:
+    """A peak of 255 is already 8-bit (kept); past it the 16-bit range is scaled to 0..255."""
+    values = np.zeros((2, 2), dtype=np.float32 if mode == "F" else np.int32)
+    values[0, 0] = peak
+    image = Image.fromarray(values, "F" if mode == "F" else "I").convert(mode) if mode in ("I", "F") else Image.new(mode, (2, 2))
+    if mode not in ("I", "F"):
+        image.putpixel((0, 0), peak)
+    assert np.asarray(to_rgb(image))[0, 0].tolist() == [expected] * 3
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_no_smaller_than_asked(cat: Image.Image) -> None:
+    big = encode(cat.resize((cat.width * 4, cat.height * 4)), "JPEG", quality=90)  # 1804 x 1200
+    image = load_image(big, min_side=448)
+    assert image.mode == "RGB" and min(image.size) >= 448
+    assert image.size[0] < cat.width * 4  # the draft decode did its job
