@@ -30,6 +30,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# the output is the table and the JSON: no request records, no metrics (set before catbreed loads)
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from catbreed.gateway import Gateway  # noqa: E402
