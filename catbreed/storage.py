@@ -16,14 +16,24 @@ from catbreed.errors import ImageTooLarge, InvalidRequest, UploadNotFound
 MISSING = {"NoSuchKey", "NoSuchBucket", "404", "AccessDenied", "403"}
 
 
+def client_config(endpoint: str | None) -> dict:
+    """botocore Config arguments: signature v4, and, on AWS, the bucket's regional
+    virtual-hosted name in presigned URLs (the global name answers a new bucket outside
+    us-east-1 with a redirect that a browser's POST does not follow)."""
+    arguments: dict = {"signature_version": "s3v4", "retries": {"max_attempts": 3, "mode": "standard"}}
+    if not endpoint:
+        arguments["s3"] = {"addressing_style": "virtual"}
+    return arguments
+
+
 @cache
 def s3_client() -> Any:
-    """The process's S3 client (signature v4; CATBREED_S3_ENDPOINT points it elsewhere, for tests)."""
+    """The process's S3 client (CATBREED_S3_ENDPOINT points it elsewhere, for tests)."""
     import boto3
     from botocore.config import Config
 
-    config = Config(signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"})
-    return boto3.client("s3", endpoint_url=os.environ.get("CATBREED_S3_ENDPOINT") or None, config=config)
+    endpoint = os.environ.get("CATBREED_S3_ENDPOINT") or None
+    return boto3.client("s3", endpoint_url=endpoint, config=Config(**client_config(endpoint)))
 
 
 def _error_code(exc: Exception) -> str | None:
