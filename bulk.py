@@ -22,7 +22,22 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
+try:
+    from tqdm import tqdm
+except ImportError:  # the runtime-only setup (make run) has no progress bar library
+
+    def tqdm(iterable: Iterable | None = None, **_: Any) -> Any:
+        """No bar: the items as they come, and update/close that do nothing."""
+        return iterable if iterable is not None else _NoBar()
+
+
+class _NoBar:
+    total = 0
+
+    def update(self, *_: Any) -> None: ...
+
+    def close(self) -> None: ...
+
 
 TOP = 5
 TOP_COLUMNS = [f"{name}_{i}" for i in range(1, TOP + 1) for name in ("breed", "probability")]
@@ -112,7 +127,8 @@ def files_in(folder: Path, skip: Path) -> list[str]:
 
 def run_local(folder: Path, out: Path, workers: int, model_dir: str | None = None) -> int:
     """Classify the folder into the CSV; returns how many rows it wrote."""
-    todo = [p for p in files_in(folder, out) if p not in done_paths(out)]
+    done = done_paths(out)
+    todo = [p for p in files_in(folder, out) if p not in done]
     if not todo:
         return 0
     sink = CsvOut(out)
@@ -171,14 +187,21 @@ def wait(sfn: Any, execution_arn: str, every: float = 5.0) -> dict:
 
 def manifest_location(s3: Any, execution: dict, result_bucket: str, result_prefix: str) -> tuple[str, str]:
     """Where ResultWriter put the manifest: the execution's output says; a failed run has none,
-    so its newest manifest under the result prefix is taken."""
+    so the newest manifest under the result prefix written since this run started is taken
+    (never an earlier run's)."""
     details = json.loads(execution.get("output") or "{}").get("ResultWriterDetails")
     if details:
         return details["Bucket"], details["Key"]
+    started = execution.get("startDate")
+    if started is not None:
+        started = started.replace(microsecond=0)  # S3 lists whole seconds
     listed = s3.list_objects_v2(Bucket=result_bucket, Prefix=result_prefix).get("Contents", [])
-    manifests = sorted((o for o in listed if o["Key"].endswith("/manifest.json")), key=lambda o: o["LastModified"])
+    manifests = sorted(
+        (o for o in listed if o["Key"].endswith("/manifest.json") and (started is None or o["LastModified"] >= started)),
+        key=lambda o: o["LastModified"],
+    )
     if not manifests:
-        raise SystemExit(f"no results under s3://{result_bucket}/{result_prefix} (execution {execution['status']})")
+        raise SystemExit(f"no results of this run under s3://{result_bucket}/{result_prefix} (execution {execution['status']})")
     return result_bucket, manifests[-1]["Key"]
 
 
@@ -203,8 +226,9 @@ def _child_rows(child: dict) -> Iterable[dict]:
     return [row_for(f"s3://{bucket}/{item.get('Key')}", {"error": reason}) for item in batch.get("Items", [])]
 
 
-def run_s3(source: str, out: Path, stack: str, region: str | None) -> int:
-    """Run the prefix on the stack's state machine and fetch its results into the CSV."""
+def run_s3(source: str, out: Path, stack: str, region: str | None) -> tuple[int, str]:
+    """Run the prefix on the stack's state machine and fetch its results into the CSV:
+    (rows written, the execution's status)."""
     import boto3
 
     bucket, prefix = parse_s3(source)
@@ -217,7 +241,7 @@ def run_s3(source: str, out: Path, stack: str, region: str | None) -> int:
     print(f"execution {execution['status']}", file=sys.stderr)
     results_bucket = outputs["UploadBucketName"]
     location = manifest_location(s3, execution, results_bucket, outputs.get("BulkResultPrefix", "results/"))
-    return write_new(out, result_rows(s3, *location))
+    return write_new(out, result_rows(s3, *location)), execution["status"]
 
 
 def write_new(out: Path, rows: Iterable[dict]) -> int:
@@ -246,7 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.source.startswith("s3://"):
         if not args.stack:
             parser.error("an s3:// source needs --stack NAME")
-        written = run_s3(args.source, args.out, args.stack, args.region)
+        written, status = run_s3(args.source, args.out, args.stack, args.region)
+        if status != "SUCCEEDED":
+            print(f"{written} new rows in {args.out}; the run ended {status}: run again to add the rest", file=sys.stderr)
+            return 1
     else:
         folder = Path(args.source)
         if not folder.is_dir():

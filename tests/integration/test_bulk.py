@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -166,15 +167,14 @@ def test_the_s3_way_end_to_end_on_moto(moto_endpoint: str, s3: Any, tmp_path: Pa
                "UploadBucketName": RESULTS, "BulkResultPrefix": "e2e/"}
     prefix = "e2e/7d1e6b0a-3c2f-4e5d-8a9b-0c1d2e3f4a5b/"
     answer = lambda_function.lambda_handler(batch(["photos/coffee.jpg"]), None)
-    s3.put_object(Bucket=RESULTS, Key=prefix + "SUCCEEDED_0.json", Body=json.dumps(
-        [{"Status": "SUCCEEDED", "Input": json.dumps(batch(["photos/coffee.jpg"])), "Output": json.dumps(answer)}]))
-    s3.put_object(Bucket=RESULTS, Key=prefix + "manifest.json", Body=json.dumps(
-        {"ResultFiles": {"SUCCEEDED": [{"Key": prefix + "SUCCEEDED_0.json", "Size": 1}]}}))
-
     real_start = bulk.start
 
-    def start_then_stop(sfn: Any, outputs: dict, bucket: str, prefix: str) -> str:
-        arn = real_start(sfn, outputs, bucket, prefix)
+    def start_then_stop(sfn: Any, outputs: dict, bucket: str, prefix_: str) -> str:
+        arn = real_start(sfn, outputs, bucket, prefix_)
+        s3.put_object(Bucket=RESULTS, Key=prefix + "SUCCEEDED_0.json", Body=json.dumps(
+            [{"Status": "SUCCEEDED", "Input": json.dumps(batch(["photos/coffee.jpg"])), "Output": json.dumps(answer)}]))
+        s3.put_object(Bucket=RESULTS, Key=prefix + "manifest.json", Body=json.dumps(
+            {"ResultFiles": {"SUCCEEDED": [{"Key": prefix + "SUCCEEDED_0.json", "Size": 1}]}}))
         sfn.stop_execution(executionArn=arn)
         return arn
 
@@ -182,6 +182,31 @@ def test_the_s3_way_end_to_end_on_moto(moto_endpoint: str, s3: Any, tmp_path: Pa
     monkeypatch.setattr(bulk, "stack_outputs", lambda session, stack: outputs)
     monkeypatch.setattr(bulk, "start", start_then_stop)
     out = tmp_path / "s3.csv"
-    assert bulk.main([f"s3://{BUCKET}/photos/", "--stack", "catbreed", "--out", str(out), "--region", "us-east-1"]) == 0
+    # the run was stopped: its results are fetched, and the exit status says it did not finish
+    assert bulk.main([f"s3://{BUCKET}/photos/", "--stack", "catbreed", "--out", str(out), "--region", "us-east-1"]) == 1
     (row,) = read_rows(out)
     assert row["path"] == f"s3://{BUCKET}/photos/coffee.jpg" and row["is_cat"] == "False" and row["breed_5"]
+
+
+class Listing:
+    """An S3 client stub whose listing holds manifests of two runs."""
+
+    def __init__(self, objects: list[dict]) -> None:
+        self.objects = objects
+
+    def list_objects_v2(self, **_: Any) -> dict:
+        return {"Contents": self.objects}
+
+
+def test_a_failed_run_never_takes_an_earlier_runs_results() -> None:
+    from datetime import datetime
+
+    def at(second: int) -> datetime:
+        return datetime(2026, 11, 23, 20, 0, second, tzinfo=UTC)
+
+    earlier = {"Key": "results/run-1/manifest.json", "LastModified": at(5)}
+    this = {"Key": "results/run-2/manifest.json", "LastModified": at(30)}
+    execution = {"status": "FAILED", "startDate": at(30).replace(microsecond=400_000)}
+    assert bulk.manifest_location(Listing([earlier, this]), execution, RESULTS, "results/") == (RESULTS, this["Key"])
+    with pytest.raises(SystemExit, match="no results of this run"):
+        bulk.manifest_location(Listing([earlier]), execution, RESULTS, "results/")
