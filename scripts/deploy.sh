@@ -50,6 +50,8 @@ params=("Architecture=$arch")
 if [ -n "$bulk" ]; then
   location="${bulk#s3://}"
   case "$location" in */*) prefix="${location#*/}" ;; *) prefix="" ;; esac
+  # a folder, not a name's start: photos/ grants photos/*, never photos-private/*
+  if [ -n "$prefix" ] && [ "${prefix%/}" = "$prefix" ]; then prefix="$prefix/"; fi
   params+=("BulkEnabled=true" "BulkInputBucket=${location%%/*}" "BulkInputPrefix=$prefix")
 fi
 
