@@ -4,7 +4,7 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test test-fast mutate setup-run setup-dev lint check-infra train convert bench load deploy deploy-dry-run clean
+.PHONY: run test test-fast mutate setup-run setup-dev lint check-infra train bench load deploy deploy-dry-run clean
 
 run: setup-run ## set up the runtime, start the local server, classify a real photo, keep serving
 	PORT=$(PORT) scripts/run_local.sh

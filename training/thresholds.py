@@ -3,7 +3,7 @@
 
 "Breeds the model does not know" are stood in for by the known ones: for a photo of breed
 b, the model's answer with b's probability removed (and the rest renormalized) is what a
-model without b would have said. Half of such answers, at least, should come back unsure.
+model without b would have said. Most of such answers (STAND_INS_UNSURE) should come back unsure.
 """
 
 from __future__ import annotations
