@@ -51,7 +51,7 @@ def read_photo(bucket: str, key: str, max_bytes: int, client: Any = None) -> byt
     except Exception as exc:
         code = _error_code(exc)
         if code in MISSING:
-            raise UploadNotFound(f"There is no photo {key!r} (it may have expired or been used already).") from exc
+            raise UploadNotFound(f"There is no photo s3://{bucket}/{key} that this function may read.") from exc
         if code in ("InvalidObjectState", "InvalidRequest"):
             raise InvalidRequest(f"The photo {key!r} cannot be read.") from exc
         raise

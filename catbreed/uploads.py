@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from catbreed.errors import ImageTooLarge, InvalidRequest, UnsupportedImage
+from catbreed.errors import ImageTooLarge, InvalidRequest, UnsupportedImage, UploadNotFound
 from catbreed.storage import delete_photo, read_photo, s3_client
 
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
@@ -85,6 +85,8 @@ class Uploads:
         key = check_key(key)
         try:
             return read_photo(self.bucket, key, UPLOAD_MAX_BYTES, self._s3())
+        except UploadNotFound as exc:
+            raise UploadNotFound(f"There is no upload {key!r} (it may have expired or been used already).") from exc
         except ImageTooLarge:
             self.delete(key)
             raise
