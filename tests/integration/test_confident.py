@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 from catbreed.app import create_gateway
 from catbreed.model import DEFAULT_MODEL_DIR, Classifier
 from catbreed.settings import Settings
+from catbreed_local.client import send
 
 from ..helpers import answer, call_http, serving, v2_event
 
@@ -34,9 +34,8 @@ def every_way_in(gateway, photo: bytes) -> dict[str, dict]:
     status, _, answers["v2 raw"] = call_http(gateway, v2_event(body=photo, content_type="image/jpeg", base64_body=True))
     assert status == 200
     with serving(gateway.handle) as url:
-        request = urllib.request.Request(f"{url}/predict", data=photo, headers={"Content-Type": "image/jpeg"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answers["local server"] = json.loads(response.read())
+        status, answers["local server"] = send(f"{url}/predict", photo, "image/jpeg")
+    assert status == 200
     return answers
 
 
