@@ -70,12 +70,12 @@ def keras_outputs(keras_model_path: Path, pixels: np.ndarray) -> tuple[np.ndarra
     """Breed probabilities and cat scores of the Keras model, computed as serving does."""
     import keras
 
-    from catbreed.model import softmax
+    from catbreed.model import cat_score, softmax
     from training.layers import CAT_CLASSES
 
     model = keras.saving.load_model(keras_model_path)
     out = model.predict(pixels.astype(np.float32), batch_size=32, verbose=0)
-    return softmax(out["breed_logits"]), softmax(out["imagenet_logits"])[:, list(CAT_CLASSES)].sum(axis=1)
+    return softmax(out["breed_logits"]), cat_score(out["imagenet_logits"], np.array(CAT_CLASSES))
 
 
 def served_outputs(classifier, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +181,7 @@ def fit_and_measure(classifier, sets: dict, breeds: list[str], dogs: np.ndarray,
     test_is_cat = test_cats >= cat_threshold
     others = served_outputs(classifier, non_cat_pixels(classifier.input_size))[1]
     unknown_probs, unknown_cats = served_outputs(classifier, unknown) if len(unknown) else (np.zeros((0, 1)), np.zeros(0))
-    unknown_confident = (unknown_cats >= cat_threshold) & (unknown_probs.max(axis=1) >= confidence)
+    unknown_confident = thresholds.confident(unknown_probs, unknown_cats >= cat_threshold, confidence)
     figures = {
         "accuracy": evaluate.per_source_report(test_probs, test_labels, test_sources.tolist(), breeds),
         "cat": {

@@ -26,6 +26,11 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def cat_score(imagenet_logits: np.ndarray, cat_classes: np.ndarray) -> np.ndarray:
+    """The ImageNet probability mass on the cat classes, along the last axis."""
+    return softmax(imagenet_logits)[..., cat_classes].sum(axis=-1)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """Probabilities over all breeds (model order) and the cat score."""
@@ -59,8 +64,7 @@ class Classifier:
         """Run the model on one preprocessed (size, size, 3) float32 tensor."""
         with self._lock:
             outputs = self._runner(**{self._input_name: pixels[np.newaxis].astype(np.float32)})
-        imagenet = softmax(outputs["imagenet_logits"][0])
-        return Prediction(softmax(outputs["breed_logits"][0]), float(imagenet[self.cat_classes].sum()))
+        return Prediction(softmax(outputs["breed_logits"][0]), float(cat_score(outputs["imagenet_logits"][0], self.cat_classes)))
 
     def predict(self, photo: bytes) -> Prediction:
         """Decode, preprocess and classify photo bytes (raises UnsupportedImage)."""

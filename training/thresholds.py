@@ -38,15 +38,21 @@ def stand_in_top(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return others.max(axis=1) / np.maximum(others.sum(axis=1), 1e-12)
 
 
+def confident(probs: np.ndarray, is_cat: np.ndarray, threshold: float) -> np.ndarray:
+    """Which answers are confident calls: a cat, and a top probability of at least `threshold`
+    (as catbreed.model.Classifier.is_confident decides one answer)."""
+    return is_cat & (probs.max(axis=1) >= threshold)
+
+
 def confidence_report(probs: np.ndarray, labels: np.ndarray, is_cat: np.ndarray, threshold: float) -> dict:
     """How a confidence threshold behaves on labelled photos: share of answers confident,
     share of those right, share of stand-in unknown breeds that come back unsure."""
-    confident = is_cat & (probs.max(axis=1) >= threshold)
+    calls = confident(probs, is_cat, threshold)
     right = probs.argmax(axis=1) == labels
     return {
         "photos": len(labels),
-        "confident": float(confident.mean()) if len(labels) else float("nan"),
-        "confident_right": float(right[confident].mean()) if confident.any() else float("nan"),
+        "confident": float(calls.mean()) if len(labels) else float("nan"),
+        "confident_right": float(right[calls].mean()) if calls.any() else float("nan"),
         "stand_ins_unsure": float(np.mean(stand_in_top(probs, labels) < threshold)) if len(labels) else float("nan"),
     }
 
