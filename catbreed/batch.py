@@ -15,9 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from catbreed.errors import INTERNAL_ERROR_BODY, CatbreedError, InvalidRequest
+from catbreed.limits import PHOTO_MAX_BYTES
 from catbreed.storage import read_photo
-
-BATCH_MAX_BYTES = 10 * 1024 * 1024  # as URL downloads and uploads
 
 Classify = Callable[[bytes, int], dict]
 Read = Callable[[str, str, int], bytes]
@@ -50,7 +49,7 @@ def _one(bucket: str, key: Any, top_k: int, classify: Classify, read: Read) -> d
     try:
         if not isinstance(key, str) or not key:
             raise InvalidRequest("The item has no S3 Key.")
-        return classify(read(bucket, key, BATCH_MAX_BYTES), top_k)
+        return classify(read(bucket, key, PHOTO_MAX_BYTES), top_k)
     except CatbreedError as exc:
         return exc.to_body()
     except Exception:

@@ -21,6 +21,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 
 from catbreed import __version__
 from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
+from catbreed.limits import PHOTO_MAX_BYTES
 
 USER_AGENT = f"catbreed/{__version__} (+https://github.com/catbreed/catbreed; photo fetcher)"
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
@@ -35,7 +36,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class DownloadLimits:
     """How far a download may go. `allowed_networks` opens private ranges (tests only)."""
 
-    max_bytes: int = 10 * 1024 * 1024
+    max_bytes: int = PHOTO_MAX_BYTES
     connect_timeout: float = 3.0
     total_timeout: float = 10.0
     max_redirects: int = 3

@@ -15,14 +15,9 @@ from typing import Any
 
 from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
 from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
+from catbreed.limits import DIRECT_MAX_BYTES
 from catbreed.model import Classifier
 from catbreed.uploads import Uploads
-
-# Photos sent in the request itself (base64 JSON or a raw body). A synchronous Lambda invoke
-# takes at most 6,291,456 bytes of event, and the HTTP API base64-encodes raw bodies, so the
-# largest photo that reaches the function is about 4.49 MiB (see the README); refusing past
-# 4 MiB keeps our own 413 in front of AWS's. URL downloads and uploads keep 10 MB.
-DIRECT_MAX_BYTES = 4 * 1024 * 1024
 
 DATA_URL_PREFIX = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,")
 WHITESPACE = re.compile(r"\s+")

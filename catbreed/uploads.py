@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from catbreed.errors import ImageTooLarge, InvalidRequest, UnsupportedImage, UploadNotFound
+from catbreed.limits import PHOTO_MAX_BYTES
 from catbreed.storage import delete_photo, read_photo, s3_client
 
-UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_EXPIRES_S = 300
 KEY_PREFIX = "uploads/"
 KEY = re.compile(r"^uploads/[0-9a-f]{32}$")
@@ -40,8 +40,8 @@ def check_upload_request(payload: Any) -> tuple[str, int]:
         raise UnsupportedImage(f"Only images can be uploaded, not {content_type[:80]}.")
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise InvalidRequest("size must be the photo's size in bytes, a whole number above 0.")
-    if size > UPLOAD_MAX_BYTES:
-        raise ImageTooLarge.over(UPLOAD_MAX_BYTES)
+    if size > PHOTO_MAX_BYTES:
+        raise ImageTooLarge.over(PHOTO_MAX_BYTES)
     return content_type, size
 
 
@@ -68,7 +68,7 @@ class Uploads:
             Conditions=[
                 {"Content-Type": content_type},
                 ["starts-with", "$Content-Type", "image/"],
-                ["content-length-range", 1, UPLOAD_MAX_BYTES],
+                ["content-length-range", 1, PHOTO_MAX_BYTES],
             ],
             ExpiresIn=UPLOAD_EXPIRES_S,
         )
@@ -77,14 +77,14 @@ class Uploads:
             "url": post["url"],
             "fields": post["fields"],
             "expires_in": UPLOAD_EXPIRES_S,
-            "max_bytes": UPLOAD_MAX_BYTES,
+            "max_bytes": PHOTO_MAX_BYTES,
         }
 
     def read(self, key: str) -> bytes:
         """The uploaded photo (400 for a bad key, 404 unknown or expired, 413 too big: then deleted)."""
         key = check_key(key)
         try:
-            return read_photo(self.bucket, key, UPLOAD_MAX_BYTES, self._s3())
+            return read_photo(self.bucket, key, PHOTO_MAX_BYTES, self._s3())
         except UploadNotFound as exc:
             raise UploadNotFound(f"There is no upload {key!r} (it may have expired or been used already).") from exc
         except ImageTooLarge:

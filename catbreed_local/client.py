@@ -10,8 +10,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from catbreed.limits import DIRECT_MAX_BYTES
+
 DEFAULT_PHOTO = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cat_chelsea.jpg"
-DIRECT_MAX_BYTES = 4 * 1024 * 1024  # catbreed.service.DIRECT_MAX_BYTES: bigger photos go through POST /uploads
 
 
 def is_url(photo: str) -> bool:

@@ -20,9 +20,10 @@ import test as test_script
 import test_cloud
 from catbreed.errors import UploadNotFound
 from catbreed.gateway import Gateway
+from catbreed.limits import PHOTO_MAX_BYTES
 from catbreed.service import Service
 from catbreed.storage import s3_client
-from catbreed.uploads import UPLOAD_MAX_BYTES, Uploads
+from catbreed.uploads import Uploads
 from catbreed_local.client import DIRECT_MAX_BYTES, format_answer
 
 from ..aws import moto_endpoint  # noqa: F401 - the fixture
@@ -74,7 +75,7 @@ def test_uploads_answers_a_signed_post_for_one_image_under_a_random_key(gateway:
     assert first["upload"] != second["upload"]
     for ticket in (first, second):
         assert ticket["upload"].startswith("uploads/") and len(ticket["upload"]) == len("uploads/") + 32
-        assert ticket["expires_in"] == 300 and ticket["max_bytes"] == UPLOAD_MAX_BYTES == 10 * 1024 * 1024
+        assert ticket["expires_in"] == 300 and ticket["max_bytes"] == PHOTO_MAX_BYTES == 10 * 1024 * 1024
         assert ticket["fields"]["key"] == ticket["upload"]
         assert ticket["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
     assert second["fields"]["Content-Type"] == "image/png"
@@ -134,7 +135,7 @@ def test_an_upload_that_is_not_an_image_is_a_415_and_is_deleted(gateway: Gateway
 def test_an_oversized_upload_is_a_413_not_a_500(gateway: Gateway, s3: Any, cat_jpeg: bytes) -> None:
     # moto lets a file past content-length-range through; S3 would refuse it. The function refuses it too.
     ticket = presign(gateway)
-    assert upload(ticket, cat_jpeg + b"\0" * (UPLOAD_MAX_BYTES + 1 - len(cat_jpeg))) == 204
+    assert upload(ticket, cat_jpeg + b"\0" * (PHOTO_MAX_BYTES + 1 - len(cat_jpeg))) == 204
     status, body = post(gateway, "/predict", {"upload": ticket["upload"]})
     assert (status, body["error"]["code"]) == (413, "image_too_large")
     assert not exists(s3, ticket["upload"])
