@@ -39,6 +39,7 @@ from catbreed.gateway import Gateway  # noqa: E402
 from catbreed.model import DEFAULT_MODEL_DIR, Classifier  # noqa: E402
 from catbreed.preprocessing import image_to_input  # noqa: E402
 from catbreed.service import Service  # noqa: E402
+from catbreed_local.lambda_python import lambda_python  # noqa: E402
 
 COLD_START = """
 import json, resource, time
@@ -115,10 +116,8 @@ def server_throughput(levels: tuple[int, ...] = (1, 2, 4), requests: int = 200) 
 
 def runtime_install_size() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        python = sys.executable
-        for candidate in sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12")):
-            python = str(candidate)
-        if python == sys.executable:
+        python = lambda_python()
+        if python is None:  # no Python 3.12 here: measure with this interpreter
             venv.create(tmp, with_pip=True)
         else:
             subprocess.run([python, "-m", "venv", tmp], check=True)
