@@ -23,6 +23,7 @@ not looked at here.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import time
@@ -37,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 
 from catbreed.preprocessing import load_image, to_model_input
 from training import data as datasets
-from training import evaluate
+from training import evaluate, label_noise
 from training.backbones import BACKBONES, Backbone, build_backbone
 from training.layers import HorizontalFlip
 
@@ -53,21 +54,49 @@ def random_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return image.crop((left, top, left + side, top + side))
 
 
-def load_views(samples: list[datasets.Sample], size: int, views: int = 1, seed: int = 0) -> np.ndarray:
-    """(views, N, size, size, 3) uint8 through the serving preprocessing: view 0 is exactly
-    what serving computes, the others are random crops of the same photo."""
+def load_views(
+    samples: list[datasets.Sample], size: int, counts: list[int] | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of every photo through the serving preprocessing, as uint8 (M, size, size, 3),
+    with the photo each view belongs to and its number. View 0 of every photo comes first,
+    in photo order, and is exactly what serving computes; views 1.. (`counts[i]` views of
+    photo i, 1 each by default) are random crops of the same photo."""
     rng = np.random.default_rng(seed)
-    out = np.empty((views, len(samples), size, size, 3), dtype=np.uint8)
+    counts = counts or [1] * len(samples)
+    owners = np.concatenate([[i for i, c in enumerate(counts) if c > v] for v in range(max(counts))]).astype(np.int64)
+    numbers = np.concatenate([[v] * sum(c > v for c in counts) for v in range(max(counts))]).astype(np.int64)
+    out = np.empty((len(owners), size, size, 3), dtype=np.uint8)
+    rows = {(int(o), int(v)): r for r, (o, v) in enumerate(zip(owners, numbers, strict=True))}
     for i, sample in enumerate(samples):
         image = load_image(sample.path.read_bytes(), min_side=2 * size)
-        for v in range(views):
-            out[v, i] = to_model_input(image if v == 0 else random_crop(image, rng), size)
-    return out
+        for v in range(counts[i]):
+            out[rows[i, v]] = to_model_input(image if v == 0 else random_crop(image, rng), size)
+    return out, owners, numbers
 
 
 def load_pixels(samples: list[datasets.Sample], size: int) -> np.ndarray:
     """Every photo exactly as serving preprocesses it, as uint8 (N, size, size, 3)."""
     return load_views(samples, size)[0]
+
+
+def view_counts(samples: list[datasets.Sample], default: int, spec: list[str]) -> list[int]:
+    """Views of each training photo: `default`, or the count of its source in `SOURCE=N` pairs
+    (e.g. thumbs=1: random crops of a 150 px thumbnail add blur, not information)."""
+    table = {name: int(value) for name, value in (item.split("=", 1) for item in spec)}
+    return [table.get(s.source, default) for s in samples]
+
+
+def calibration_sample(pixels: np.ndarray, sources: list[str], count: int, seed: int) -> np.ndarray:
+    """`count` photos for int8 calibration, drawn evenly from every data root (round robin
+    over the roots, each shuffled), so no root's range of activations is missed."""
+    rng = np.random.default_rng(seed)
+    queues = [list(rng.permutation([i for i, s in enumerate(sources) if s == name])) for name in sorted(set(sources))]
+    chosen: list[int] = []
+    while len(chosen) < min(count, len(sources)):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(int(queue.pop()))
+    return pixels[np.sort(chosen)]
 
 
 def predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 32) -> np.ndarray:
@@ -202,19 +231,33 @@ def source_weights(samples: list[datasets.Sample], spec: list[str]) -> np.ndarra
 
 
 def bottom_activations(bottom: keras.Model, views: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """The bottom's activations (float16) for every view and its mirror image, in the order
-    view 0, view 0 mirrored, view 1, ...; logs progress with the time left."""
+    """The bottom's activations (float16) for every view, then for every view mirrored;
+    logs progress with the time left."""
     started = time.time()
-    parts, total = [], 2 * views.shape[0] * views.shape[1]
-    for view in views:
-        for mirror in (False, True):
-            for first in range(0, len(view), chunk):
-                pixels = view[first : first + chunk]
-                parts.append(predict(bottom, pixels[:, :, ::-1] if mirror else pixels, 64).astype(np.float16))
-                done = sum(len(p) for p in parts)
-                left = (time.time() - started) / done * (total - done)
-                log.info("bottom activations %d/%d, about %.1f min left", done, total, left / 60)
+    parts, total = [], 2 * len(views)
+    for mirror in (False, True):
+        for first in range(0, len(views), chunk):
+            pixels = views[first : first + chunk]
+            parts.append(predict(bottom, pixels[:, :, ::-1] if mirror else pixels, 64).astype(np.float16))
+            done = sum(len(p) for p in parts)
+            left = (time.time() - started) / done * (total - done)
+            log.info("bottom activations %d/%d, about %.1f min left", done, total, left / 60)
     return np.concatenate(parts)
+
+
+def cached_activations(bottom: keras.Model, views: np.ndarray, cache: Path | None, key: str) -> np.ndarray:
+    """bottom_activations, kept in `cache` under a key naming everything they depend on
+    (backbone, cut, photos, views, seed), so a second run of the same recipe skips them."""
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    path = cache / f"activations-{digest}.npy" if cache else None
+    if path and path.exists():
+        log.info("bottom activations read from %s", path)
+        return np.load(path)
+    activations = bottom_activations(bottom, views)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, activations)
+    return activations
 
 
 def top_outputs(top: keras.Model, imagenet_head: keras.layers.Dense, activations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -224,6 +267,47 @@ def top_outputs(top: keras.Model, imagenet_head: keras.layers.Dense, activations
     kernel, bias = imagenet_head.get_weights()
     teacher = softmax(features @ kernel + bias, axis=1).astype(np.float16)
     return features, teacher
+
+
+def clean_labels(
+    train_features: np.ndarray,
+    y_train: np.ndarray,
+    train: list[datasets.Sample],
+    weights: np.ndarray,
+    backbone: Backbone,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    val: list[datasets.Sample],
+    breeds: list[str],
+    args: argparse.Namespace,
+) -> tuple[np.ndarray, dict]:
+    """Down-weight training photos of the noisy roots whose label the rest contradicts
+    (training/label_noise.py), and measure what it does: a linear probe on the centre views,
+    fitted with and without the down-weighting, scored on validation per root and breed."""
+    sources = [s.source for s in train]
+    oof = label_noise.out_of_fold_probabilities(train_features, y_train, args.c, args.seed)
+    flagged = label_noise.noisy_labels(y_train, oof, sources, set(args.clean_labels))
+    cleaned = np.where(flagged, weights * args.flagged_weight, weights)
+    val_features = predict(backbone.features, x_val)
+    val_sources = [s.source for s in val]
+    probes = {}
+    for name, w in (("as_labelled", weights), ("cleaned", cleaned)):
+        head = fit_head(train_features, y_train, args.c, args.seed, w)
+        probes[name] = evaluate.per_source_report(softmax(head(val_features).numpy(), axis=1), y_val, val_sources, breeds)
+    per_root = {r: int(sum(f for f, s in zip(flagged, sources, strict=True) if s == r)) for r in sorted(set(sources))}
+    per_breed = {b: int(flagged[y_train == i].sum()) for i, b in enumerate(breeds)}
+    report = {
+        "noisy_sources": sorted(args.clean_labels),
+        "flagged": int(flagged.sum()),
+        "flagged_weight": args.flagged_weight,
+        "flagged_per_source": per_root,
+        "flagged_per_breed": per_breed,
+        "flagged_photos": [str(train[i].path) for i in np.flatnonzero(flagged)],
+        "validation_probe": probes,
+    }
+    summary = {n: {r: round(m["top1"], 4) for r, m in p.items()} for n, p in probes.items()}
+    log.info("linear probe on validation, top-1 by root: %s", json.dumps(summary))
+    return cleaned, report
 
 
 def save_sets(path: Path, val: tuple, test: tuple, calibration: np.ndarray) -> None:
@@ -272,20 +356,27 @@ def run(args: argparse.Namespace) -> dict:
     size = backbone.input_size
     index = {b: i for i, b in enumerate(breeds)}
     y_train, y_val, y_test = (np.array([index[s.breed] for s in part], dtype=np.int64) for part in (train, val, test))
-    views = load_views(train, size, args.views, args.seed)
+    counts = view_counts(train, args.views, args.views_per_source)
+    views, owners, numbers = load_views(train, size, counts, args.seed)
     x_val, x_test = load_pixels(val, size), load_pixels(test, size)
-    calibration = views[0][np.random.default_rng(args.seed).permutation(len(train))[: args.calibration_photos]]
-    stage("%d views of %d training photos at %d px; validation and test photos read", args.views, len(train), size)
+    calibration = calibration_sample(views[: len(train)], [s.source for s in train], args.calibration_photos, args.seed)
+    stage("%d views of %d training photos at %d px; validation and test photos read", len(views), len(train), size)
 
     bottom, top = backbone.split(args.top_blocks)
-    activations = bottom_activations(bottom, views)
+    key = json.dumps([args.backbone, args.top_blocks, args.seed, [str(s.path) for s in train], counts])
+    activations = cached_activations(bottom, views, args.cache, key)
     del views
-    labels = np.tile(y_train, 2 * args.views)
-    weights = np.tile(source_weights(train, args.source_weight), 2 * args.views)
+    labels = np.tile(y_train[owners], 2)
+    photo_weights = source_weights(train, args.source_weight)
+    centre = np.tile(numbers == 0, 2)  # the centre views and their mirror images
     stage("bottom activations cached: %s, %.1f GB", activations.shape, activations.nbytes / 1e9)
     features, teacher = top_outputs(top, backbone.imagenet_head, activations)
-    first_views = slice(0, 2 * len(y_train))  # the centre views and their mirror images
-    head = fit_head(features[first_views], labels[first_views], args.c, args.seed, weights[first_views])
+    cleaning = None
+    if args.clean_labels:
+        photo_weights, cleaning = clean_labels(features[: len(train)], y_train, train, photo_weights, backbone, x_val, y_val, val, breeds, args)
+        stage("label noise: %d training photos flagged and weighted %.2f", cleaning["flagged"], args.flagged_weight)
+    weights = np.tile(photo_weights[owners], 2)
+    head = fit_head(features[centre], labels[centre], args.c, args.seed, weights[centre])
     del features
     stage("head fitted")
     if args.finetune_epochs:
@@ -331,6 +422,7 @@ def run(args: argparse.Namespace) -> dict:
         },
         "validation": evaluate.per_source_report(probs, y_val, [s.source for s in val], breeds),
         "calibration": evaluate.calibration_report(val_logits, y_val, temperature),
+        "label_noise": cleaning,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "data"},
         "seconds": round(time.time() - started, 1),
     }
@@ -368,6 +460,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-photos", type=int, default=50, help="breeds with fewer photos are left out")
     parser.add_argument("--max-hash-distance", type=int, default=4, help="pHash bits for a near-duplicate")
     parser.add_argument("--views", type=int, default=2, help="views of each training photo: the centre + random crops")
+    parser.add_argument(
+        "--views-per-source",
+        nargs="*",
+        default=[],
+        metavar="SOURCE=N",
+        help="views of the photos of one root, e.g. thumbs=1 (others: --views)",
+    )
+    parser.add_argument(
+        "--clean-labels",
+        nargs="*",
+        default=[],
+        metavar="SOURCE",
+        help="roots whose labels confident learning may flag (cleanlab, out-of-fold probe probabilities)",
+    )
+    parser.add_argument("--flagged-weight", type=float, default=0.0, help="weight multiplier of a flagged photo")
     parser.add_argument("--c", type=float, default=0.1, help="inverse L2 strength of the initial head")
     parser.add_argument("--top-blocks", type=int, default=6, help="top blocks fine-tuned (head conv counts as one)")
     parser.add_argument("--finetune-epochs", type=int, default=4)
@@ -387,7 +494,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="weigh photos by data root, e.g. petfinder=0.3 for noisy labels",
     )
     parser.add_argument("--flip-tta", action="store_true", help="the model also looks at the mirrored photo")
-    parser.add_argument("--calibration-photos", type=int, default=256, help="training photos kept for int8 calibration")
+    parser.add_argument(
+        "--calibration-photos", type=int, default=512, help="training photos kept for int8 calibration, evenly from every root"
+    )
     args = parser.parse_args(argv)
     if args.weights.lower() == "none":
         args.weights = None
