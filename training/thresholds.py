@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CAT_ACCEPTANCE = 0.985  # share of validation cats that must pass the cat threshold
+CAT_ACCEPTANCE = 0.985  # share of validation cats of every data root that must pass the cat threshold
 DOG_REJECTION = 0.975  # share of the tuning dogs to reject, where cats allow it
 MIN_CAT_ACCEPTANCE = 0.98  # never trade cats below this for dogs
 CONFIDENT_PRECISION = 0.96  # confident answers on curated validation photos must be this often right
@@ -18,15 +18,22 @@ STAND_INS_UNSURE = 0.60  # share of stand-in unknown breeds that must come back 
 GRID = np.round(np.arange(0.20, 0.991, 0.01), 2)
 
 
-def cat_threshold(cat_scores: np.ndarray, dog_scores: np.ndarray | None = None) -> float:
-    """The highest threshold that still passes CAT_ACCEPTANCE of the validation cats,
-    raised (if cats allow, down to MIN_CAT_ACCEPTANCE) until DOG_REJECTION of the dogs fail it."""
-    may_fail = int(np.floor((1 - CAT_ACCEPTANCE) * len(cat_scores) + 1e-9))
-    threshold = float(np.sort(cat_scores)[may_fail])
+def cat_threshold(cat_scores: np.ndarray, dog_scores: np.ndarray | None = None, roots: np.ndarray | None = None) -> float:
+    """The highest threshold that still passes CAT_ACCEPTANCE of the validation cats of every
+    data root in `roots` (all cats as one root by default), raised (if every root's cats
+    allow, down to MIN_CAT_ACCEPTANCE) until DOG_REJECTION of the dogs fail it."""
+    roots = np.zeros(len(cat_scores), dtype=int) if roots is None else np.asarray(roots)
+    groups = [cat_scores[roots == root] for root in np.unique(roots)]
+
+    def passing(scores: np.ndarray) -> float:
+        may_fail = int(np.floor((1 - CAT_ACCEPTANCE) * len(scores) + 1e-9))
+        return float(np.sort(scores)[may_fail])
+
+    threshold = min(passing(scores) for scores in groups)
     if dog_scores is not None and len(dog_scores):
         allowed_dogs = int(np.floor((1 - DOG_REJECTION) * len(dog_scores)))
         dog_threshold = float(np.nextafter(np.sort(dog_scores)[::-1][allowed_dogs], np.inf))
-        if dog_threshold > threshold and np.mean(cat_scores >= dog_threshold) >= MIN_CAT_ACCEPTANCE:
+        if dog_threshold > threshold and all(np.mean(scores >= dog_threshold) >= MIN_CAT_ACCEPTANCE for scores in groups):
             threshold = dog_threshold
     return threshold
 

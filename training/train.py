@@ -373,7 +373,9 @@ def run(args: argparse.Namespace) -> dict:
     features, teacher = top_outputs(top, backbone.imagenet_head, activations)
     cleaning = None
     if args.clean_labels:
-        photo_weights, cleaning = clean_labels(features[: len(train)], y_train, train, photo_weights, backbone, x_val, y_val, val, breeds, args)
+        photo_weights, cleaning = clean_labels(
+            features[: len(train)], y_train, train, photo_weights, backbone, x_val, y_val, val, breeds, args
+        )
         stage("label noise: %d training photos flagged and weighted %.2f", cleaning["flagged"], args.flagged_weight)
     weights = np.tile(photo_weights[owners], 2)
     head = fit_head(features[centre], labels[centre], args.c, args.seed, weights[centre])

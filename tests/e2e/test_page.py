@@ -604,11 +604,12 @@ def test_when_breeds_cannot_be_listed_the_footer_names_no_count(open_page) -> No
 
 
 DATA_SET_BREEDS = [
-    "Abyssinian", "American Curl", "American Shorthair", "Balinese", "Bengal", "Birman", "Bombay",
-    "British Shorthair", "Burmese", "Cornish Rex", "Devon Rex", "Egyptian Mau", "Exotic Shorthair", "Havana",
-    "Himalayan", "Japanese Bobtail", "Korat", "Maine Coon", "Manx", "Munchkin", "Nebelung", "Norwegian Forest Cat",
-    "Oriental Shorthair", "Persian", "Ragdoll", "Russian Blue", "Scottish Fold", "Selkirk Rex", "Siamese",
-    "Siberian", "Snowshoe", "Sphynx", "Tonkinese", "Turkish Angora",
+    "Abyssinian", "American Bobtail", "American Curl", "American Shorthair", "American Wirehair", "Balinese", "Bengal",
+    "Birman", "Bombay", "British Shorthair", "Burmese", "Chartreux", "Chausie", "Cornish Rex", "Devon Rex", "Donskoy",
+    "Egyptian Mau", "Exotic Shorthair", "Havana", "Himalayan", "Japanese Bobtail", "Khao Manee", "Korat", "LaPerm",
+    "Lykoi", "Maine Coon", "Manx", "Munchkin", "Nebelung", "Norwegian Forest Cat", "Ocicat", "Oriental Shorthair",
+    "Persian", "Peterbald", "Pixie-bob", "Ragamuffin", "Ragdoll", "Russian Blue", "Scottish Fold", "Selkirk Rex",
+    "Siamese", "Siberian", "Singapura", "Snowshoe", "Sphynx", "Tonkinese", "Turkish Angora", "Turkish Van",
 ]  # fmt: skip
 
 

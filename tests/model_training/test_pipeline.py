@@ -12,7 +12,8 @@ import pytest
 
 import convert_model
 from catbreed.model import Classifier
-from training import train
+from training import convert, measure, train
+from training.agreement import FLOAT32_TOLERANCE, DisagreementError
 from training.backbones import build_backbone
 
 from .conftest import BREEDS, draw_photo
@@ -52,21 +53,33 @@ def test_training_writes_model_report_split_and_sets(tiny_run: Path) -> None:
     assert sorted(sets["test_labels"].tolist()) == [0, 0, 1, 1, 2, 2]
 
 
-def test_int8_conversion_agrees_fits_thresholds_and_serves(tiny_run: Path, tmp_path: Path) -> None:
-    card = convert_model.convert(tiny_run, tmp_path, "int8", "tiny", "0.0.1", dogs=tmp_path / "no-dogs")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(convert_model.ARTIFACTS)
+def test_int8_conversion_agrees_writes_the_card_and_serves(
+    tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drawn pictures are no cats, and with 6 validation photos the fitted cat threshold
+    sits on one of them, so is_cat and confident would flip on rounding: here every picture
+    counts as a cat and nothing is confident (those clauses: test_agreement.py)."""
+    monkeypatch.setattr(measure, "fit_thresholds", lambda *args: {"cat": 0.0, "confidence": 0.999})
+    card = convert.convert(tiny_run, tmp_path, "int8", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(convert.ARTIFACTS)
     assert card["precision"] == "int8"
-    agreement = card["metrics"]["agreement_on_test"]
-    assert agreement["same_top1"] >= 0.98 and abs(agreement["top1_keras"] - agreement["top1_converted"]) <= 0.005
+    on_test = card["metrics"]["agreement"]["test"]
+    assert on_test["passed"] and on_test["photos"] == 6
+    assert {"top1_gap_all", "top5_gap_all", "same_confident", "same_is_cat"} <= set(on_test["clauses"])
     assert (tmp_path / "model_card.json").read_text() == json.dumps(card, indent=1) + "\n"
-    assert "Model card: tiny 0.0.1" in (tmp_path / "MODEL_CARD.md").read_text()
+    markdown = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "Model card: tiny 0.0.1" in markdown and "| same_is_cat | 0.995 |" in markdown
     assert set(card["metrics"]["test"]["accuracy"]) == {"all", "tiny"}
 
     classifier = Classifier(tmp_path)
     assert classifier.input_size == 224
-    assert (classifier.cat_threshold, classifier.confidence_threshold) == (
-        card["thresholds"]["cat"],
-        card["thresholds"]["confidence"],
+    assert (
+        (classifier.cat_threshold, classifier.confidence_threshold)
+        == (0.0, 0.999)
+        == (
+            card["thresholds"]["cat"],
+            card["thresholds"]["confidence"],
+        )
     )
     for b, folder in enumerate(BREEDS):
         buffer = io.BytesIO()
@@ -74,6 +87,23 @@ def test_int8_conversion_agrees_fits_thresholds_and_serves(tiny_run: Path, tmp_p
         prediction = classifier.predict(buffer.getvalue())
         assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-6)
         assert classifier.top_k(prediction, 1)[0]["breed"] == folder.replace("_", " ")
+
+
+def test_thresholds_are_fitted_on_validation_never_on_test(tiny_run: Path, tmp_path: Path) -> None:
+    """With test photos unlike the validation ones (darkened), thresholds fitted on test would
+    differ; the card's are those of the validation photos through the shipped file."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    sets = dict(np.load(run / "sets.npz"))
+    sets["test_pixels"] = (sets["test_pixels"] // 4).astype(np.uint8)
+    np.savez(run / "sets.npz", **sets)
+    card = convert.convert(run, tmp_path / "model", "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
+    classifier = Classifier(tmp_path / "model")
+    on = {side: measure.served_answers(classifier, sets[f"{side}_pixels"]) for side in ("val", "test")}
+    no_dogs = np.array([])
+    fitted = {side: measure.fit_thresholds(on[side], sets[f"{side}_labels"], sets[f"{side}_sources"], no_dogs) for side in on}
+    assert fitted["val"] != fitted["test"]
+    assert {k: card["thresholds"][k] for k in ("cat", "confidence")} == fitted["val"]
 
 
 def test_a_conversion_that_disagrees_fails_and_writes_nothing(tiny_run: Path, tmp_path: Path) -> None:
@@ -86,17 +116,28 @@ def test_a_conversion_that_disagrees_fails_and_writes_nothing(tiny_run: Path, tm
     out = tmp_path / "model"
     out.mkdir()
     (out / "catbreed.tflite").write_bytes(b"the model that was there")
-    with pytest.raises(convert_model.DisagreementError, match="disagrees") as failure:
-        convert_model.main(["--run", str(broken), "--out", str(out), "--precision", "int8"])
-    assert failure.value.code != 0
+    with pytest.raises(DisagreementError, match="does not answer as the Keras model does"):
+        convert.convert(broken, out, "int8", dogs=tmp_path / "no-dogs", float_layer_steps=(0,), log=lambda _: None)
     assert [p.name for p in out.iterdir()] == ["catbreed.tflite"]
     assert (out / "catbreed.tflite").read_bytes() == b"the model that was there"
 
 
+def test_the_cli_turns_a_disagreement_into_one_line_and_exit_code_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    def disagree(*args: object) -> dict:
+        raise DisagreementError("the int8 .tflite does not answer as the Keras model does")
+
+    monkeypatch.setattr(convert_model, "convert", disagree)
+    assert convert_model.main(["--run", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not answer" in err and "Traceback" not in err
+
+
 def test_float32_conversion_matches_the_keras_model_exactly(tiny_run: Path, tmp_path: Path) -> None:
-    card = convert_model.convert(tiny_run, tmp_path, "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs")
-    assert card["metrics"]["agreement_on_test"]["same_top1"] == 1.0
-    assert card["metrics"]["agreement_on_test"]["max_abs_diff"] <= convert_model.FLOAT32_TOLERANCE
+    card = convert.convert(tiny_run, tmp_path, "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
+    on_test = card["metrics"]["agreement"]["test"]
+    assert on_test["same_top1"] == 1.0 and on_test["clauses"]["max_abs_diff"]["value"] <= FLOAT32_TOLERANCE
 
 
 def test_xception_path_builds_and_trains_a_step_without_weights() -> None:
@@ -163,16 +204,23 @@ def test_distillation_keeps_the_imagenet_answers_the_cat_score_needs() -> None:
 
 
 def test_a_breed_not_learned_on_validation_is_left_out_and_counted_as_unknown(tiny_run: Path, tmp_path: Path) -> None:
+    import keras
+
+    import training.layers  # noqa: F401
+
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
-    report = json.loads((run / "report.json").read_text())
-    report["validation"]["all"]["per_breed"]["Green Eyed"]["top1"] = 0.1  # as if it had not been learned
-    (run / "report.json").write_text(json.dumps(report))
-    card = convert_model.convert(
-        run, tmp_path / "model", "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", min_breed_top1=0.2
-    )
+    model = keras.saving.load_model(run / "model.keras")
+    head = model.get_layer("breed_logits")
+    kernel, bias = head.get_weights()
+    green = json.loads((run / "labels.json").read_text()).index("Green Eyed")
+    bias[green] = -1e3  # as if it had not been learned: never the top answer
+    head.set_weights([kernel, bias])
+    model.save(run / "model.keras")
+    card = convert.convert(run, tmp_path / "model", "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
     assert card["breeds"] == ["Blue Point", "Red Tabby"]
     assert list(card["left_out"]["breeds"]) == ["Green Eyed"]
+    assert card["left_out"]["breeds"]["Green Eyed"]["top1"] == 0.0
     assert card["metrics"]["test"]["left_out_breeds"]["photos"] == 2
     assert card["metrics"]["test"]["accuracy"]["all"]["photos"] == 4
     classifier = Classifier(tmp_path / "model")

@@ -24,6 +24,20 @@ def test_cat_threshold_rises_to_reject_dogs_only_while_cats_allow_it() -> None:
     assert thresholds.cat_threshold(cats, catlike_dogs) == thresholds.cat_threshold(cats)
 
 
+def test_cat_threshold_passes_the_share_of_cats_of_every_root() -> None:
+    sharp = np.linspace(0.5, 1.0, 900)  # curated photos: high cat scores
+    shelter = np.linspace(0.001, 1.0, 100)  # shelter photos: some low
+    scores = np.concatenate([sharp, shelter])
+    roots = np.array(["oxford"] * 900 + ["petfinder"] * 100)
+    pooled = thresholds.cat_threshold(scores)
+    assert np.mean(shelter >= pooled) < thresholds.CAT_ACCEPTANCE  # pooled, shelter cats lose out
+    per_root = thresholds.cat_threshold(scores, roots=roots)
+    assert np.mean(shelter >= per_root) >= thresholds.CAT_ACCEPTANCE
+    assert np.mean(sharp >= per_root) >= thresholds.CAT_ACCEPTANCE
+    dogs = np.full(40, 0.05)  # rejecting them would cost the shelter cats too much
+    assert thresholds.cat_threshold(scores, dogs, roots) == per_root
+
+
 def test_stand_in_takes_the_true_breed_out_and_renormalizes() -> None:
     probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6]])
     assert np.allclose(thresholds.stand_in_top(probs, np.array([0, 2])), [0.75, 0.5])
