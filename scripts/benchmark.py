@@ -179,6 +179,19 @@ open({str(directory / "catbreed.tflite")!r}, "wb").write(convert_model.to_tflite
     return directory
 
 
+def machine() -> dict:
+    """What the figures were measured on: CPU model and count, Python, the date."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return {
+        "cpu": models[0] if models else "unknown",
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
 def warm_worker(model_dir: Path, calls: int) -> None:
     """Child process of `at_memory_size`: prints the warm handler's milliseconds as JSON."""
     samples = handler_samples(Classifier(model_dir, num_threads=1), calls, warmup=5)
@@ -306,13 +319,15 @@ def plot_sizes(table: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    labels = {"shipped": "shipped model", "xception": "Xception-299 baseline"}
+    labels = {"shipped": ("shipped model", "tab:blue"), "xception": ("Xception-299 baseline", "tab:red")}
     for name, sizes in table["models"].items():
+        label, color = labels[name]
         mbs = [int(mb) for mb in sizes]
-        left.plot(mbs, [f["p50_ms"] for f in sizes.values()], "o-", label=f"{labels[name]}, p50")
-        left.plot(mbs, [f["p95_ms"] for f in sizes.values()], "x--", label=f"{labels[name]}, p95")
+        left.plot(mbs, [f["p50_ms"] for f in sizes.values()], "o-", color=color, label=f"{label}, p50")
+        left.plot(mbs, [f["p95_ms"] for f in sizes.values()], "x--", color=color, label=f"{label}, p95")
         for arch, style in (("x86_64", "o-"), ("arm64", "s:")):
-            right.plot(mbs, [f["usd_per_million"][arch] for f in sizes.values()], style, label=f"{labels[name]}, {arch}")
+            values = [f["usd_per_million"][arch] for f in sizes.values()]
+            right.plot(mbs, values, style, color=color, label=f"{label}, {arch}")
     left.axhline(table["p95_target_ms"], color="grey", linewidth=0.8)
     left.set(xlabel="Lambda memory (MB)", ylabel="warm handler (ms)", yscale="log", title="Time per prediction")
     right.set(xlabel="Lambda memory (MB)", ylabel="USD per million predictions", yscale="log", title="Cost per million")
@@ -320,7 +335,8 @@ def plot_sizes(table: dict, out: Path) -> None:
         axis.axvline(lambda_cost.MB_PER_VCPU, color="grey", linewidth=0.8, linestyle=":")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7)
-    fig.suptitle(f"catbreed on Lambda ({table['method']})", fontsize=9)
+    note = f"; {table['note']}" if table.get("note") else ""
+    fig.suptitle(f"catbreed on Lambda ({table['method']}{note})", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -336,6 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size-calls", type=int, default=40, help="warm calls per memory size, shipped model")
     parser.add_argument("--size-calls-xception", type=int, default=15, help="warm calls per memory size, baseline")
     parser.add_argument("--size-cold-runs", type=int, default=3, help="cold starts per memory size")
+    parser.add_argument("--note", default="", help="a remark stored with the sizes' figures and shown on the plot")
     parser.add_argument("--warm-worker", type=Path, help=argparse.SUPPRESS)  # child of at_memory_size
     args = parser.parse_args(argv)
     os.environ["CATBREED_THREADS"] = "1"
@@ -343,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
         warm_worker(args.warm_worker, args.calls)
         return
 
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    results: dict = {"machine": machine()}
     results["cold_start"] = cold_start()
     results["shipped"] = warm_latency(DEFAULT_MODEL_DIR, args.calls)
     if not args.skip_server:
@@ -402,6 +419,7 @@ def main(argv: list[str] | None = None) -> None:
         print_sizes(sizes)
         print(f"at {lambda_cost.MB_PER_VCPU} MB the warm p50 is {sizes['one_vcpu_vs_whole_core_p50']}x the whole-core p50")
         sizes["machine"] = results["machine"]
+        sizes["note"] = args.note
         (DOCS / "lambda-cost.json").write_text(json.dumps(sizes, indent=1) + "\n")
         plot_sizes(sizes, DOCS / "lambda-cost.png")
         print(f"wrote {DOCS / 'lambda-cost.json'} and {DOCS / 'lambda-cost.png'}")
