@@ -33,9 +33,10 @@ lint: ## ruff, hadolint, shellcheck
 	.venv/bin/hadolint Dockerfile
 	.venv/bin/shellcheck scripts/*.sh .ci/run
 
-check-infra: ## the SAM template, offline
+check-infra: ## the SAM template, offline; a wheel for every runtime pin on each architecture (skips without the index)
 	.venv/bin/sam validate --lint --region us-east-1
 	.venv/bin/cfn-lint template.yaml
+	$(PY) scripts/check_wheels.py
 	scripts/deploy.sh --dry-run > /dev/null
 
 DATA ?= ../shared/data/cats

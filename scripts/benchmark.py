@@ -145,8 +145,8 @@ def runtime_install_size() -> dict:
             subprocess.run([python, "-m", "venv", tmp], check=True)
         wheels = ROOT / ".venv" / "wheels-runtime"
         offline = ["--no-index", "--find-links", str(wheels)] if wheels.is_dir() else []
-        requirements = str(ROOT / "requirements-runtime.txt")
-        subprocess.run([f"{tmp}/bin/python", "-m", "pip", "install", "-q", *offline, "-r", requirements], check=True)
+        lock = ["--require-hashes", "--only-binary", ":all:", "-r", str(ROOT / "requirements-runtime.lock")]  # as the image does
+        subprocess.run([f"{tmp}/bin/python", "-m", "pip", "install", "-q", *offline, *lock], check=True)
         site = next(Path(tmp).glob("lib/python3*/site-packages"))
         subprocess.run(["sh", str(ROOT / "scripts" / "slim_runtime.sh"), str(site)], check=True)  # as the image does
         added = [p for p in site.iterdir() if not p.name.startswith(("pip", "setuptools", "_distutils_hack"))]
