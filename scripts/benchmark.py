@@ -280,35 +280,56 @@ def memory_sizes(models: dict[str, Path], calls: dict[str, int], cold_runs: int)
         "cold_runs": cold_runs,
         "p95_target_ms": lambda_cost.P95_TARGET_MS,
         "recommended_memory_mb": choice,
+        "cheapest_usd_per_million_x86_64": {
+            name: min(f["usd_per_million"]["x86_64"] for f in figures.values()) for name, figures in sizes.items()
+        },
         "models": sizes,
     }
 
 
+def dollars(figures: dict) -> str:
+    """Cost per million on x86_64 / arm64, for a table cell."""
+    return f"${figures['usd_per_million']['x86_64']:.3f} / ${figures['usd_per_million']['arm64']:.3f}"
+
+
 def print_sizes(table: dict) -> None:
-    """One row per memory size: both models' time and cost, and how many times cheaper we are."""
-    models = table["models"]
-    print(f"\nLambda memory sizes ({table['method']}; prices us-east-1, read {table['prices']['read']})")
+    """One Markdown row per memory size (the README's cost table): both models' warm p50/p95,
+    cold start and cost per million on x86_64 and arm64, and how many times cheaper we are."""
+    models, machine = table["models"], table["machine"]
     print(
-        f"{'MB':>5} {'vCPU':>5} | {'ours p50/p95 ms':>16} {'cold ms':>7} {'$/M x86':>8} {'$/M arm':>8} |"
-        f" {'Xception p50/p95 ms':>20} {'cold ms':>7} {'$/M x86':>8} {'$/M arm':>8} | cheaper"
+        f"\nLambda memory sizes: {table['method']}; {machine['cpu']}, {machine['cpus']} cores, {machine['date']}"
+        f"{'; ' + table['note'] if table.get('note') else ''}; us-east-1 list prices read {table['prices']['read']}\n"
     )
-    for mb in models["shipped"]:
-        ours, base = models["shipped"][mb], models.get("xception", {}).get(mb)
+    print(
+        "| memory | vCPU | ours p50 / p95 | ours cold start | ours $/M x86_64 / arm64 "
+        "| Xception p50 / p95 | Xception cold start | Xception $/M x86_64 / arm64 | cheaper |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for mb, ours in models["shipped"].items():
         row = (
-            f"{mb:>5} {lambda_cost.vcpu_share(int(mb)):>5.2f} | {ours['p50_ms']:>7.1f}/{ours['p95_ms']:<8.1f}"
-            f" {ours['cold_start_ms']:>7} {ours['usd_per_million']['x86_64']:>8.3f} {ours['usd_per_million']['arm64']:>8.3f} |"
+            f"| {int(mb):,} MB | {lambda_cost.vcpu_share(int(mb)):.2f} | {ours['p50_ms']:.1f} / {ours['p95_ms']:.1f} ms"
+            f" | {ours['cold_start_ms']:,} ms | {dollars(ours)} |"
         )
+        base = models.get("xception", {}).get(mb)
         if base:
             cheaper = base["usd_per_million"]["x86_64"] / ours["usd_per_million"]["x86_64"]
             row += (
-                f" {base['p50_ms']:>9.1f}/{base['p95_ms']:<10.1f} {base['cold_start_ms']:>7}"
-                f" {base['usd_per_million']['x86_64']:>8.3f} {base['usd_per_million']['arm64']:>8.3f} | {cheaper:.1f}x"
+                f" {base['p50_ms']:.1f} / {base['p95_ms']:.1f} ms | {base['cold_start_ms']:,} ms"
+                f" | {dollars(base)} | {cheaper:.1f}x |"
             )
+        else:
+            row += " | | | |"
         print(row)
     print(
-        f"cheapest size with warm p95 under {table['p95_target_ms']} ms: {table['recommended_memory_mb']} MB "
-        "(template.yaml's MemorySize default)"
+        f"\ncheapest size with a warm p95 under {table['p95_target_ms']} ms: {table['recommended_memory_mb']} MB "
+        "(template.yaml's MemorySize default follows it)"
     )
+    if "xception" in models:
+        best = table["cheapest_usd_per_million_x86_64"]
+        print(
+            f"each at its cheapest size: ${best['shipped']:.3f} vs ${best['xception']:.3f} per million on x86_64, "
+            f"{best['xception'] / best['shipped']:.1f}x cheaper than the Xception baseline"
+        )
 
 
 def plot_sizes(table: dict, out: Path) -> None:
@@ -416,10 +437,10 @@ def main(argv: list[str] | None = None) -> None:
         sizes = results["lambda_sizes"]
         at_one_vcpu = sizes["models"]["shipped"][str(lambda_cost.MB_PER_VCPU)]
         sizes["one_vcpu_vs_whole_core_p50"] = round(at_one_vcpu["p50_ms"] / shipped["handler"]["p50_ms"], 3)
-        print_sizes(sizes)
-        print(f"at {lambda_cost.MB_PER_VCPU} MB the warm p50 is {sizes['one_vcpu_vs_whole_core_p50']}x the whole-core p50")
         sizes["machine"] = results["machine"]
         sizes["note"] = args.note
+        print_sizes(sizes)
+        print(f"at {lambda_cost.MB_PER_VCPU} MB the warm p50 is {sizes['one_vcpu_vs_whole_core_p50']}x the whole-core p50")
         (DOCS / "lambda-cost.json").write_text(json.dumps(sizes, indent=1) + "\n")
         plot_sizes(sizes, DOCS / "lambda-cost.png")
         print(f"wrote {DOCS / 'lambda-cost.json'} and {DOCS / 'lambda-cost.png'}")
