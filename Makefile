@@ -51,7 +51,7 @@ train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an
 	$(PY) -m training.train --data $(ROOTS) $(TRAIN_FLAGS) --out $(RUN)
 	$(PY) convert_model.py --run $(RUN) --out model $(CONVERT_FLAGS)
 
-bench: setup-dev ## speed, memory and size figures (prints a table and JSON)
+bench: setup-dev ## speed, memory, size, and time and cost at each Lambda memory size (tables, JSON, docs/lambda-cost.png)
 	$(PY) scripts/benchmark.py
 
 load: setup-dev ## bounded load test of the local server (127.0.0.1 only)
