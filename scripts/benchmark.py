@@ -440,7 +440,11 @@ def main(argv: list[str] | None = None) -> None:
         sizes["machine"] = results["machine"]
         sizes["note"] = args.note
         print_sizes(sizes)
-        print(f"at {lambda_cost.MB_PER_VCPU} MB the warm p50 is {sizes['one_vcpu_vs_whole_core_p50']}x the whole-core p50")
+        agrees = abs(sizes["one_vcpu_vs_whole_core_p50"] - 1) <= 0.15
+        print(
+            f"at {lambda_cost.MB_PER_VCPU} MB the warm p50 is {sizes['one_vcpu_vs_whole_core_p50']}x the whole-core p50 "
+            f"({'within' if agrees else 'NOT within'} 15%)"
+        )
         (DOCS / "lambda-cost.json").write_text(json.dumps(sizes, indent=1) + "\n")
         plot_sizes(sizes, DOCS / "lambda-cost.png")
         print(f"wrote {DOCS / 'lambda-cost.json'} and {DOCS / 'lambda-cost.png'}")

@@ -49,3 +49,21 @@ def test_arm64_gets_a_litert_release_with_aarch64_wheels() -> None:
     assert pinned("x86_64", "ai-edge-litert") == "ai-edge-litert==2.3.0"
     assert all(p.endswith("_aarch64") for p in platforms("arm64"))
     assert any(entry.startswith("ai-edge-litert==1.4.0; platform_machine == \"aarch64\"") for entry in lock_entries())
+
+
+def test_the_check_fails_on_a_missing_wheel_and_skips_without_an_index(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import subprocess
+
+    import check_wheels
+
+    def answer(stderr: str, code: int):
+        return lambda architecture, pins, dest: subprocess.CompletedProcess([], code, "", stderr)
+
+    missing = "ERROR: Could not find a version that satisfies the requirement ai-edge-litert==2.3.0 (from versions: 1.4.0)"
+    monkeypatch.setattr(check_wheels, "download", answer(missing, 1))
+    assert check_wheels.main([]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    offline = "WARNING: Retrying ... Failed to establish a new connection: [Errno 101] Network is unreachable\nERROR: No matching"
+    monkeypatch.setattr(check_wheels, "download", answer(offline, 1))
+    assert check_wheels.main([]) == 0
+    assert capsys.readouterr().out.startswith("SKIPPED: the package index cannot be reached")
