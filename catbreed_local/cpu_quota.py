@@ -51,7 +51,10 @@ class CpuQuota:
             if self.version == 1:
                 (self.path / "cpu.cfs_period_us").write_text(str(self.period_us))
                 (self.path / "cpu.cfs_quota_us").write_text(str(self.quota_us))
-            else:
+            else:  # cgroup v2: the parent must hand the cpu controller down to its children
+                subtree = self.path.parent / "cgroup.subtree_control"
+                if "cpu" not in subtree.read_text().split():
+                    subtree.write_text("+cpu")
                 (self.path / "cpu.max").write_text(f"{self.quota_us} {self.period_us}")
         except OSError as exc:
             self._remove()
