@@ -1,12 +1,20 @@
 # The catbreed function: AWS Lambda container image, Python 3.12.
 # Build: docker build -t catbreed .   Run: docker run -p 9000:8080 catbreed
 # Then:  python test.py tests/fixtures/cat_chelsea.jpg   (the emulator on port 9000)
-FROM public.ecr.aws/lambda/python:3.12
+#
+# The base image by digest (the multi-architecture index of the python:3.12 tag), not by the
+# moving tag. UNVERIFIED: written without access to the registry; before relying on it, check
+# it is the tag's index for both architectures and take the current one:
+#   docker buildx imagetools inspect public.ecr.aws/lambda/python:3.12    (the "Digest:" line)
+FROM public.ecr.aws/lambda/python:3.12@sha256:0628ddc11919f85f4261517d356392dbbc6b3181568d87a376ae2e814464c230
 
-# Inference only: no tensorflow, no torch (see requirements-runtime.txt), then without the
-# parts of LiteRT that are never loaded (scripts/slim_runtime.sh).
-COPY requirements-runtime.txt scripts/slim_runtime.sh /tmp/build/
-RUN pip install --no-cache-dir --target "${LAMBDA_TASK_ROOT}" -r /tmp/build/requirements-runtime.txt \
+# Inference only: no tensorflow, no torch. Exactly the locked wheels, every one checked against
+# its hash (requirements-runtime.lock, from requirements-runtime.txt by scripts/lock_runtime.py;
+# on arm64 pip takes that machine's lines). Then without the parts of LiteRT that are never
+# loaded (scripts/slim_runtime.sh).
+COPY requirements-runtime.lock scripts/slim_runtime.sh /tmp/build/
+RUN pip install --no-cache-dir --require-hashes --only-binary :all: --target "${LAMBDA_TASK_ROOT}" \
+        -r /tmp/build/requirements-runtime.lock \
     && sh /tmp/build/slim_runtime.sh "${LAMBDA_TASK_ROOT}" \
     && rm -rf /tmp/build
 

@@ -33,9 +33,10 @@ lint: ## ruff, hadolint, shellcheck
 	.venv/bin/hadolint Dockerfile
 	.venv/bin/shellcheck scripts/*.sh .ci/run
 
-check-infra: ## the SAM template, offline
+check-infra: ## the SAM template, offline; a wheel for every runtime pin on each architecture (skips without the index)
 	.venv/bin/sam validate --lint --region us-east-1
 	.venv/bin/cfn-lint template.yaml
+	$(PY) scripts/check_wheels.py
 	scripts/deploy.sh --dry-run > /dev/null
 
 DATA ?= ../shared/data/cats
@@ -50,7 +51,7 @@ train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an
 	$(PY) -m training.train --data $(ROOTS) $(TRAIN_FLAGS) --out $(RUN)
 	$(PY) convert_model.py --run $(RUN) --out model $(CONVERT_FLAGS)
 
-bench: setup-dev ## speed, memory and size figures (prints a table and JSON)
+bench: setup-dev ## speed, memory, size, and time and cost at each Lambda memory size (tables, JSON, docs/lambda-cost.png)
 	$(PY) scripts/benchmark.py
 
 load: setup-dev ## bounded load test of the local server (127.0.0.1 only)

@@ -13,7 +13,9 @@ from catbreed.errors import ImageTooLarge, InvalidRequest, UnsupportedImage, Upl
 from catbreed.limits import PHOTO_MAX_BYTES
 from catbreed.storage import delete_photo, read_photo, s3_client
 
-UPLOAD_EXPIRES_S = 300
+# A ticket is good for one minute: the page and the clients POST the photo as soon as they
+# have it, and a ticket handed around is soon worthless.
+UPLOAD_EXPIRES_S = 60
 KEY_PREFIX = "uploads/"
 KEY = re.compile(r"^uploads/[0-9a-f]{32}$")
 IMAGE_TYPE = re.compile(r"^image/[a-z0-9][a-z0-9.+-]{0,63}$")
@@ -58,8 +60,9 @@ class Uploads:
         return self.client
 
     def create(self, payload: Any) -> dict:
-        """Body of POST /uploads: where and how to POST the photo, valid for 5 minutes."""
-        content_type, _ = check_upload_request(payload)
+        """Body of POST /uploads: where and how to POST the photo, valid for a minute; S3
+        takes exactly the declared size of that type and nothing else."""
+        content_type, size = check_upload_request(payload)
         key = f"{KEY_PREFIX}{uuid.uuid4().hex}"
         post = self._s3().generate_presigned_post(
             Bucket=self.bucket,
@@ -68,7 +71,7 @@ class Uploads:
             Conditions=[
                 {"Content-Type": content_type},
                 ["starts-with", "$Content-Type", "image/"],
-                ["content-length-range", 1, PHOTO_MAX_BYTES],
+                ["content-length-range", size, size],
             ],
             ExpiresIn=UPLOAD_EXPIRES_S,
         )

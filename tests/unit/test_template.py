@@ -107,7 +107,8 @@ def test_the_role_only_writes_its_own_logs(template: dict) -> None:
 def test_outputs_name_the_api_page_and_bucket(template: dict) -> None:
     outputs = template["Outputs"]
     assert {"ApiUrl", "PageUrl", "SiteBucketName"} <= set(outputs)
-    assert "execute-api" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
+    condition, through_waf, direct = outputs["ApiUrl"]["Value"]["Fn::If"]  # RateLimitPerIp: tests/unit/test_template_caps.py
+    assert condition == "PerIpLimit" and "execute-api" in direct["Fn::Sub"] and "ApiDistribution" in through_waf["Fn::Sub"]
     assert outputs["PageUrl"]["Value"] == {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
 
 
@@ -146,7 +147,9 @@ def test_the_function_is_traced_with_x_ray(deployed: dict) -> None:
 def test_alarms_watch_5xx_rate_throttles_and_p95_duration(deployed: dict) -> None:
     resources = deployed["Resources"]
     alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert set(alarms) == {"Api5xxRateAlarm", "ThrottlesAlarm", "DurationP95Alarm"}
+    # the upload bucket's alarms: tests/unit/test_template_caps.py
+    uploads = {"UploadBucketBytesAlarm", "UploadBucketObjectsAlarm"}
+    assert set(alarms) == {"Api5xxRateAlarm", "ThrottlesAlarm", "DurationP95Alarm", *uploads}
     assert all(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms.values())
     stats = {m["Id"]: m["MetricStat"]["Metric"] for m in alarms["Api5xxRateAlarm"]["Metrics"] if "MetricStat" in m}
     assert {name: m["MetricName"] for name, m in stats.items()} == {"errors": "5xx", "requests": "Count"}
