@@ -163,12 +163,12 @@ sys.path.insert(0, {str(ROOT)!r})
 import keras
 from training.backbones import build_backbone
 from training.train import export_model
-import convert_model
+from training.export import to_tflite
 backbone = build_backbone("xception", weights=None, input_size=299)
 head = keras.layers.Dense({breeds})
 head.build((None, 2048))
 export_model(backbone, head, 1.0).save({str(directory / "model.keras")!r})
-open({str(directory / "catbreed.tflite")!r}, "wb").write(convert_model.to_tflite({str(directory / "model.keras")!r}, "float32"))
+open({str(directory / "catbreed.tflite")!r}, "wb").write(to_tflite({str(directory / "model.keras")!r}, "float32"))
 """
     subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
