@@ -202,4 +202,3 @@ class FeedbackDesk:
         self.store.delete(record["photo"])
         self.store.delete(f"{feedback_id}/record.json")
         return {"id": feedback_id, "deleted": True}
-
