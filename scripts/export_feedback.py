@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="a new folder: <Breed>/ photos, manifest.csv, NOT_REVIEWED.txt")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--from", dest="folder", type=Path, help="a local feedback folder (default: CATBREED_FEEDBACK_DIR or feedback-local/)")
+    where.add_argument(
+        "--from", dest="folder", type=Path, help="a local feedback folder (default: CATBREED_FEEDBACK_DIR or feedback-local/)"
+    )
     where.add_argument("--stack", help="a deployed stack: read feedback/ of its upload bucket (needs s3:ListBucket)")
     where.add_argument("--bucket", help="read feedback/ of this bucket")
     parser.add_argument("--region", default=None)
