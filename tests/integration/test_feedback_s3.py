@@ -127,3 +127,15 @@ def test_an_upload_never_sent_is_not_found(gateway: Gateway, bucket: Any, cat_an
     )
     assert (status, body["error"]["code"]) == (404, "upload_not_found")
     assert keys(bucket) == []
+
+
+def test_the_export_script_reads_the_bucket(gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict, tmp_path) -> None:
+    from scripts.export_feedback import main
+
+    _, receipt = send(
+        gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Korat", "consent": True, "image": b64(cat_jpeg)}
+    )
+    send(gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Havana", "consent": False})
+    main([str(tmp_path / "out"), "--bucket", BUCKET, "--since", "2026-01-01"])
+    assert [p.name for p in (tmp_path / "out").rglob("*.jpg")] == [f"{receipt['id']}.jpg"]
+    assert (tmp_path / "out" / "Korat" / f"{receipt['id']}.jpg").read_bytes() == cat_jpeg

@@ -193,3 +193,11 @@ def test_a_real_non_cat_photo_can_be_kept_as_not_a_cat(gateway: Gateway, folder:
         gateway, {"answer": answer, "verdict": "wrong", "label": "not_a_cat", "consent": True, "image": b64(coffee)}
     )
     assert status == 200 and (folder / receipt["id"] / "photo.jpg").read_bytes() == coffee
+
+
+def test_the_sample_event_is_counted_and_stores_nothing(gateway: Gateway, folder: Path) -> None:
+    from ..helpers import load_event
+
+    status, _, body = call_http(gateway, load_event("http_api_v2_feedback.json"))
+    assert (status, body["kept"]) == (200, False)
+    assert files(folder) == []
