@@ -1,9 +1,11 @@
 // catbreed page: "Is this right?" under an answer (POST /feedback), and taking a kept photo
-// back (DELETE /feedback/{id}). Loaded after app.js, whose API, CONFIG, $ and readAsDataUrl
-// it uses; app.js calls feedback.show(answer, photo) and feedback.hide().
+// back (DELETE /feedback/{id}). Loaded BEFORE app.js, so `feedback` exists whenever app.js
+// calls feedback.show(answer, photo), feedback.hide() or feedback.setBreeds(breeds); app.js's
+// API, CONFIG and readAsDataUrl are used only inside those calls and the handlers, once it ran.
 "use strict";
 
 const feedback = (() => {
+  const $ = (id) => document.getElementById(id);
   const fb = {
     section: $("feedback"), form: $("feedback-form"), yes: $("feedback-yes"), no: $("feedback-no"),
     correction: $("feedback-correction"), label: $("feedback-label"), breeds: $("feedback-breeds"),
