@@ -175,6 +175,9 @@ def test_a_link_answer_cannot_keep_a_photo_and_a_failed_photo_gets_no_question(o
     wait_for_answer(page)
     page.click("#feedback-no")
     assert page.is_hidden("#feedback-consent")  # the photo is someone's web page, not sent by the owner
+    page.fill("#url-input", "ftp://photos.test/cat.jpg")  # refused by the page itself, nothing in between
+    page.press("#url-input", "Enter")
+    assert page.is_visible("#message") and page.is_hidden("#feedback")
     page.set_input_files("#file-input", str(FIXTURES / "README.md"))
     wait_for_answer(page)
     assert page.inner_text("#message") and page.is_hidden("#feedback")

@@ -173,10 +173,15 @@ def test_bad_input_gets_its_error_and_stores_nothing(
     assert "Feedback" not in metric_values(telemetry_records())  # a refused verdict is not counted
 
 
-def test_withdrawing_an_id_that_is_not_one_is_not_found(gateway: Gateway) -> None:
+def test_withdrawing_an_id_that_is_not_one_is_not_found_and_never_leaves_the_folder(gateway: Gateway, folder: Path) -> None:
+    folder.mkdir()
+    outside = folder.parent  # a record beside the folder, as a path trick would reach it
+    (outside / "photo.jpg").write_bytes(b"someone else's file")
+    (outside / "record.json").write_text(json.dumps({"photo": "../photo.jpg", "token_sha256": token_hash("token")}))
     for feedback_id in ("..", "0" * 32, "record.json"):
         status, body = withdraw(gateway, feedback_id, "token")
         assert (status, body["error"]["code"]) == (404, "feedback_not_found")
+    assert (outside / "photo.jpg").exists() and (outside / "record.json").exists()
 
 
 def test_feedback_routes_take_only_their_methods(gateway: Gateway) -> None:
