@@ -68,30 +68,28 @@ class FolderStore:
 
 @dataclass
 class BucketStore:
-    """Objects under feedback/ of an S3 bucket (encrypted by the bucket's default)."""
+    """Objects under feedback/ of an S3 bucket (encrypted by the bucket's default); `client`
+    defaults to the process's S3 client, made on first use."""
 
     bucket: str
     client: Any = None
 
-    def _s3(self) -> Any:
-        if self.client is None:
-            self.client = s3_client()
-        return self.client
-
     def put(self, name: str, data: bytes, content_type: str) -> None:
-        self._s3().put_object(Bucket=self.bucket, Key=BUCKET_PREFIX + name, Body=data, ContentType=content_type)
+        s3 = self.client or s3_client()
+        s3.put_object(Bucket=self.bucket, Key=BUCKET_PREFIX + name, Body=data, ContentType=content_type)
 
     def get(self, name: str, max_bytes: int) -> bytes | None:
         try:
-            return read_photo(self.bucket, BUCKET_PREFIX + name, max_bytes, self._s3())
+            return read_photo(self.bucket, BUCKET_PREFIX + name, max_bytes, self.client)
         except UploadNotFound:
             return None
 
     def delete(self, name: str) -> None:
-        delete_photo(self.bucket, BUCKET_PREFIX + name, self._s3())
+        delete_photo(self.bucket, BUCKET_PREFIX + name, self.client)
 
     def names(self) -> Iterator[str]:
         """Every name under feedback/ (needs s3:ListBucket, which the function has not)."""
-        for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=BUCKET_PREFIX):
+        pages = (self.client or s3_client()).get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=BUCKET_PREFIX)
+        for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"].removeprefix(BUCKET_PREFIX)
