@@ -103,6 +103,9 @@ def check_answer(answer: Any, breeds: Sequence[str]) -> dict:
     if len({item["breed"] for item in top}) != len(top):
         raise InvalidRequest("answer.predictions names a breed twice.")
     checked = {"model": {"name": model["name"], "version": model["version"]}, "predictions": top}
+    score = answer.get("cat_score", 0)
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        raise InvalidRequest("answer.cat_score must be a number from 0 to 1.")
     for flag in ("is_cat", "confident"):
         if flag in answer:
             if not isinstance(answer[flag], bool):

@@ -143,6 +143,8 @@ def bad_requests(answer: dict, cat: str, not_an_image: str) -> dict[str, tuple[d
         "answer without a model": ({**korat, "answer": {"predictions": answer["predictions"]}}, 400, "invalid_request"),
         "answer naming an unknown breed": ({**korat, "answer": unknown_breed}, 400, "invalid_request"),
         "six predictions": ({**korat, "answer": {**answer, "predictions": answer["predictions"] * 2}}, 400, "invalid_request"),
+        "a cat score of 2": ({**korat, "answer": {**answer, "cat_score": 2}}, 400, "invalid_request"),
+        "is_cat as text": ({**korat, "answer": {**answer, "is_cat": "yes"}}, 400, "invalid_request"),
         "unknown verdict": ({**korat, "verdict": "maybe"}, 400, "invalid_request"),
         "wrong, naming the answered breed": ({**korat, "label": answer["predictions"][0]["breed"]}, 400, "invalid_request"),
         "right with a label": ({**korat, "verdict": "right"}, 400, "invalid_request"),
