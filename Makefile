@@ -46,6 +46,20 @@ ROOTS := $(DATA)/oxford $(DATA)/web $(DATA)/petfinder $(DATA)/gallery $(DATA)/th
 # convert_model.py's defaults are the shipped recipe (int8, breeds learned on validation; README: Training)
 TRAIN_FLAGS := --source-weight web=0.5 petfinder=0.3 thumbs=0.5 --views-per-source thumbs=1 --min-photos 40 \
 	--clean-labels web petfinder thumbs --flagged-weight 0.25
+# Owners' photos, exported by scripts/export_feedback.py and reviewed by a person (README: Feedback):
+# `make train FEEDBACK=runs/feedback` adds that folder as one more root, weighed FEEDBACK_WEIGHT.
+FEEDBACK ?=
+FEEDBACK_WEIGHT ?= 0.5
+ifneq ($(strip $(FEEDBACK)),)
+ifeq ($(wildcard $(FEEDBACK)/manifest.csv),)
+$(error FEEDBACK=$(FEEDBACK) is not a folder made by scripts/export_feedback.py)
+endif
+ifneq ($(wildcard $(FEEDBACK)/NOT_REVIEWED.txt),)
+$(error FEEDBACK=$(FEEDBACK) is not reviewed yet: look at every photo, then delete $(FEEDBACK)/NOT_REVIEWED.txt)
+endif
+ROOTS += $(FEEDBACK)
+TRAIN_FLAGS += --source-weight $(notdir $(abspath $(FEEDBACK)))=$(FEEDBACK_WEIGHT)
+endif
 CONVERT_FLAGS :=
 train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an hour here (see README: Training)
 	$(PY) -m training.train --data $(ROOTS) $(TRAIN_FLAGS) --out $(RUN)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from catbreed.feedback import FeedbackDesk
+from catbreed.feedback_store import BucketStore, FolderStore
 from catbreed.gateway import Gateway
 from catbreed.model import Classifier
 from catbreed.service import Service
@@ -11,8 +13,10 @@ from catbreed.uploads import Uploads
 
 def create_gateway(settings: Settings | None = None) -> Gateway:
     """The Lambda handler's gateway, from `settings` (default: read from the environment).
-    Without an upload bucket, POST /uploads and {"upload": key} answer 404."""
+    Without an upload bucket, POST /uploads and {"upload": key} answer 404; without a
+    feedback bucket, kept feedback goes to the folder settings.feedback_dir."""
     settings = settings or Settings.from_env()
     uploads = Uploads(settings.upload_bucket) if settings.upload_bucket else None
+    store = BucketStore(settings.feedback_bucket) if settings.feedback_bucket else FolderStore(settings.feedback_dir)
     classifier = Classifier(settings.model_dir, num_threads=settings.threads)
-    return Gateway(Service(classifier, settings.limits, uploads=uploads))
+    return Gateway(Service(classifier, settings.limits, uploads=uploads, feedback=FeedbackDesk(store)))

@@ -7,8 +7,10 @@ STATUS_OF_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_url": 400,
     "forbidden_url": 400,
+    "wrong_token": 403,
     "not_found": 404,
     "upload_not_found": 404,
+    "feedback_not_found": 404,
     "method_not_allowed": 405,
     "image_too_large": 413,
     "unsupported_image": 415,
@@ -105,6 +107,18 @@ class UploadNotFound(CatbreedError):
     """No stored photo under that upload key (never sent, expired, or already used)."""
 
     code = "upload_not_found"
+
+
+class WrongToken(CatbreedError):
+    """The deletion token does not belong to that feedback."""
+
+    code = "wrong_token"
+
+
+class FeedbackNotFound(CatbreedError):
+    """No kept feedback under that id (never kept, or already deleted)."""
+
+    code = "feedback_not_found"
 
 
 class MethodNotAllowed(CatbreedError):

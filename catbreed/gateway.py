@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -24,10 +25,13 @@ from catbreed.errors import (
     MethodNotAllowed,
     NotFound,
 )
+from catbreed.feedback import Verdict
 from catbreed.service import DIRECT_MAX_BYTES, Answer, Service
 
 MAX_BODY_BYTES = DIRECT_MAX_BYTES * 4 // 3 + 64 * 1024  # a direct photo as base64 JSON fits; more is refused unread
-ROUTES = {"/predict": ("POST",), "/breeds": ("GET",), "/uploads": ("POST",)}
+ROUTES = {"/predict": ("POST",), "/breeds": ("GET",), "/uploads": ("POST",), "/feedback": ("POST",)}
+FEEDBACK_ITEM = re.compile(r"^/feedback/([^/]+)$")  # DELETE /feedback/{id}
+BEARER = re.compile(r"^Bearer\s+(\S+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class HttpRequest:
             return json.loads(self.body())
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidRequest("The request body is not valid JSON.") from exc
+
+
+def bearer_token(headers: dict[str, str]) -> str:
+    """The deletion token of `Authorization: Bearer <token>` ("" when there is none)."""
+    match = BEARER.fullmatch(headers.get("authorization", "").strip())
+    return match.group(1) if match else ""
 
 
 def event_kind(event: Any) -> str:
@@ -125,7 +135,11 @@ class Gateway:
             else:
                 request = parse_http_event(event, kind)
                 record.route = f"{request.method} {request.path}"
-                body, record.answer = self.route(request)
+                body, outcome = self.route(request)
+                if isinstance(outcome, Verdict):
+                    record.verdict = outcome
+                else:
+                    record.answer = outcome
         except CatbreedError as exc:
             body, record.status, record.outcome = exc.to_body(), exc.status, exc.code
         except Exception:
@@ -142,8 +156,14 @@ class Gateway:
             "body": json.dumps(body),
         }
 
-    def route(self, request: HttpRequest) -> tuple[dict, Answer | None]:
-        """Dispatch an HTTP request to its route: (body, the prediction when there is one)."""
+    def route(self, request: HttpRequest) -> tuple[dict, Answer | Verdict | None]:
+        """Dispatch an HTTP request to its route: (body, the prediction or the feedback's
+        verdict when there is one)."""
+        item = FEEDBACK_ITEM.fullmatch(request.path)
+        if item:
+            if request.method != "DELETE":
+                raise MethodNotAllowed(f"/feedback/{{id}} takes DELETE, not {request.method}.")
+            return self.service.withdraw_feedback(item.group(1), bearer_token(request.headers)), None
         methods = ROUTES.get(request.path)
         if methods is None:
             raise NotFound(f"There is no route {request.path}; use POST /predict, POST /uploads or GET /breeds.")
@@ -153,6 +173,8 @@ class Gateway:
             return self.service.breeds(), None
         if request.path == "/uploads":
             return self.service.create_upload(request.json()), None
+        if request.path == "/feedback":
+            return self.service.give_feedback(request.json())
         answer = self.predict(request)
         return answer.body, answer
 

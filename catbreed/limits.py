@@ -8,3 +8,7 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 # largest photo that reaches the function is about 4.49 MiB (see the README); refusing past
 # 4 MiB keeps our own 413 in front of AWS's.
 DIRECT_MAX_BYTES = 4 * 1024 * 1024
+
+# The owner's own words for a breed the model does not know ("another breed" in feedback),
+# after stripping; longer is refused, not cut.
+FEEDBACK_TEXT_MAX_CHARS = 60

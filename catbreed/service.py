@@ -15,6 +15,7 @@ from typing import Any
 
 from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
 from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
+from catbreed.feedback import FeedbackDesk, Verdict, parse_feedback
 from catbreed.limits import DIRECT_MAX_BYTES
 from catbreed.model import Classifier
 from catbreed.uploads import Uploads
@@ -89,11 +90,13 @@ class Service:
         limits: DownloadLimits = DEFAULT_LIMITS,
         fetch: Callable[[str, DownloadLimits], bytes] = download,
         uploads: Uploads | None = None,
+        feedback: FeedbackDesk | None = None,
     ) -> None:
         self.classifier = classifier
         self.limits = limits
         self.fetch = fetch
         self.uploads = uploads
+        self.feedback = feedback
 
     def breeds(self) -> dict:
         """Body of GET /breeds."""
@@ -126,6 +129,32 @@ class Service:
     def create_upload(self, payload: Any) -> dict:
         """Body of POST /uploads."""
         return self._uploads().create(payload)
+
+    def give_feedback(self, payload: Any) -> tuple[dict, Verdict]:
+        """Body of POST /feedback, and the verdict for the metric. The photo comes only with
+        consent: base64 within the direct limit, or a fresh upload (read, kept, then deleted)."""
+        request = parse_feedback(payload, self.classifier.breeds)
+        desk = self._feedback()
+        if request.upload is None:
+            photo = None if request.image is None else decode_base64_image(request.image, DIRECT_MAX_BYTES)
+            body = desk.keep(request, photo)
+        else:
+            uploads = self._uploads()
+            photo = uploads.read(request.upload)
+            try:
+                body = desk.keep(request, photo)
+            finally:
+                uploads.delete(request.upload)  # moved under feedback/ (or refused): never left behind
+        return body, Verdict(request.answered, request.verdict)
+
+    def withdraw_feedback(self, feedback_id: str, token: str) -> dict:
+        """Body of DELETE /feedback/{id}."""
+        return self._feedback().withdraw(feedback_id, token)
+
+    def _feedback(self) -> FeedbackDesk:
+        if self.feedback is None:
+            raise NotFound("Feedback is not enabled here.")
+        return self.feedback
 
     def _uploads(self) -> Uploads:
         if self.uploads is None:

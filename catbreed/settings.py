@@ -11,6 +11,9 @@ from pathlib import Path
 from catbreed.download import DownloadLimits
 from catbreed.model import DEFAULT_MODEL_DIR
 
+# Where kept feedback goes without a bucket (`make run`): beside the code, ignored by git.
+DEFAULT_FEEDBACK_DIR = Path(__file__).resolve().parent.parent / "feedback-local"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -21,11 +24,14 @@ class Settings:
     threads: int = 1
     limits: DownloadLimits = field(default_factory=DownloadLimits)
     upload_bucket: str = ""
+    feedback_bucket: str = ""
+    feedback_dir: Path = DEFAULT_FEEDBACK_DIR
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        """CATBREED_MODEL_DIR, CATBREED_THREADS, CATBREED_UPLOAD_BUCKET, and
-        CATBREED_ALLOW_NETWORKS (CIDRs, comma-separated: opens private ranges for local
+        """CATBREED_MODEL_DIR, CATBREED_THREADS, CATBREED_UPLOAD_BUCKET, CATBREED_FEEDBACK_BUCKET
+        (kept feedback under feedback/; unset: the folder CATBREED_FEEDBACK_DIR, default
+        feedback-local/ beside the code), and CATBREED_ALLOW_NETWORKS (CIDRs, comma-separated: opens private ranges for local
         tests and demos). A malformed value stops the start, it is never ignored."""
         allowed = tuple(
             ipaddress.ip_network(cidr.strip(), strict=False)
@@ -37,4 +43,6 @@ class Settings:
             threads=int(env.get("CATBREED_THREADS") or 1),
             limits=DownloadLimits(allowed_networks=allowed),
             upload_bucket=env.get("CATBREED_UPLOAD_BUCKET", "").strip(),
+            feedback_bucket=env.get("CATBREED_FEEDBACK_BUCKET", "").strip(),
+            feedback_dir=Path(env.get("CATBREED_FEEDBACK_DIR") or DEFAULT_FEEDBACK_DIR),
         )

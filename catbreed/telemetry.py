@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 if TYPE_CHECKING:
+    from catbreed.feedback import Verdict
     from catbreed.service import Answer
 
 NAMESPACE = "Catbreed"
@@ -39,6 +40,7 @@ class Record:
     status: int = 200
     outcome: str = "ok"  # or the error code
     answer: Answer | None = None  # a prediction's body and facts
+    verdict: Verdict | None = None  # an owner's feedback on an answer
     total_ms: float = 0.0
 
 
@@ -72,6 +74,17 @@ def report(record: Record) -> None:
             _count("BreedAnswered", breed=answer.body["predictions"][0]["breed"])
         if record.outcome != "ok":
             _count("Errors", code=record.outcome)
+        if record.verdict:
+            _count("Feedback", breed=record.verdict.breed, verdict=record.verdict.verdict)
+            _reported_right(record.verdict)
+
+
+def _reported_right(verdict: Verdict) -> None:
+    """1 for "right", 0 for "wrong", by the breed answered: its average is the accuracy
+    owners report for that breed (the dashboard's per-breed line)."""
+    metrics.add_dimension(name="breed", value=verdict.breed)
+    metrics.add_metric(name="ReportedRight", unit=MetricUnit.Count, value=int(verdict.verdict == "right"))
+    _flush()
 
 
 def _count(name: str, **dimension: str) -> None:

@@ -22,7 +22,7 @@ from catbreed.gateway import MAX_BODY_BYTES
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static_site"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-API_ROUTES = ("/predict", "/breeds", "/uploads")
+API_ROUTES = ("/predict", "/breeds", "/uploads", "/feedback")
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
 Handler = Callable[[dict, object], dict]
@@ -90,7 +90,7 @@ def make_request_handler(handler: Handler, static_dir: Path = STATIC_DIR) -> typ
                 return
             if path == INVOKE_PATH and self.command == "POST":
                 self.invoke(body)
-            elif path.rstrip("/") in API_ROUTES:
+            elif path.rstrip("/") in API_ROUTES or path.startswith("/feedback/"):
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 result = handler(http_api_event(self.command, path.rstrip("/"), query, headers, body), lambda_context())
                 payload = result.get("body", "")

@@ -98,6 +98,7 @@ function showBusy(job, previewSrc, text) {
   els.retry.hidden = true;
   els.uploadInstead.hidden = true;
   els.again.hidden = true;
+  feedback.hide();
 }
 
 function showStillWorking(job) {
@@ -125,6 +126,7 @@ function showError(job, code, fallback) {
   els.explain.hidden = true;
   els.modelInfo.textContent = "";
   setMessage(MESSAGES[code] || fallback || MESSAGES.internal_error, "error");
+  feedback.hide(); // nothing to judge on a photo that failed
   els.uploadInstead.hidden = !LINK_ERRORS.includes(code);
   els.retry.hidden = !(lastAttempt && RETRYABLE.includes(code));
   bringIntoView();
@@ -169,6 +171,7 @@ function showAnswer(job, body) {
   els.predictions.replaceChildren(...items);
   els.explain.hidden = !body.is_cat;
   els.modelInfo.textContent = body.model ? `Answered by model ${body.model.name}, version ${body.model.version}.` : "";
+  feedback.show(body, job.photo || null);
   bringIntoView();
 }
 
@@ -197,6 +200,7 @@ function reset() {
   setPreview(null);
   setMessage("");
   els.predictions.replaceChildren();
+  feedback.hide();
   els.url.value = "";
   window.scrollTo({ top: 0, behavior: "instant" });
   els.choose.focus({ preventScroll: true });
@@ -344,6 +348,7 @@ async function handleFile(file) {
   if (!isCurrent(job)) return;
   // A file the browser can't decode is still sent, so the server can say what is wrong.
   const photo = small || file;
+  job.photo = photo; // the owner may let us keep it (feedback.js)
   if (photo.size > MAX_PHOTO_BYTES) {
     showError(job, "image_too_large");
     return;
@@ -458,5 +463,6 @@ Promise.all([getJson(`${API}/breeds`), getJson("breeds.json")]).then(([list, tex
   // Without the list the page names no breeds and no count rather than a wrong one.
   const ok = Boolean(list && Array.isArray(list.breeds) && list.breeds.length);
   if (ok) showBreeds(list.breeds, (text && text.traits) || {});
+  if (ok) feedback.setBreeds(list.breeds);
   document.body.dataset.breeds = ok ? "shown" : "unavailable";
 });

@@ -7,6 +7,7 @@ import base64
 import copy
 import io
 import json
+import re
 import struct
 import threading
 import zlib
@@ -53,13 +54,22 @@ def check_schema(name: str, body: Any) -> None:
     assert not errors, f"not a {name} of docs/openapi.yaml: {errors}: {json.dumps(body)[:300]}"
 
 
+def contract_path(path: str) -> str:
+    """The contract's path for a request path: itself, or the template it fills (/feedback/{id})."""
+    for template in contract_document()["paths"]:
+        if re.fullmatch(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)), path):
+            return template
+    return path
+
+
 def check_answer(method: str, path: str, status: int, body: dict) -> None:
     """Fail unless docs/openapi.yaml allows this answer of an HTTP route. Routes and methods
     it does not describe (the 404 and 405 answers) must be the error schema of their status."""
-    if method.lower() not in contract_document()["paths"].get(path, {}):
+    template = contract_path(path)
+    if method.lower() not in contract_document()["paths"].get(template, {}):
         check_schema(f"Error{status}", body)
         return
-    request = MockRequest("http://localhost", method.lower(), path)
+    request = MockRequest("http://localhost", method.lower(), path, path_pattern=template)
     response = MockResponse(json.dumps(body).encode(), status_code=status, content_type="application/json")
     contract().validate_response(request, response)
 

@@ -491,6 +491,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--source-weight",
         nargs="*",
+        action="extend",  # given twice (make train FEEDBACK=...), the pairs add up
         default=[],
         metavar="SOURCE=WEIGHT",
         help="weigh photos by data root, e.g. petfinder=0.3 for noisy labels",

@@ -47,3 +47,19 @@ def test_the_gateway_is_built_from_the_settings(classifier) -> None:
     assert service.uploads.bucket == "photos-bucket"
     assert service.classifier.breeds == classifier.breeds
     assert create_gateway(Settings()).service.uploads is None  # no bucket: no uploads
+
+
+def test_feedback_goes_to_the_bucket_when_named_else_to_a_folder_beside_the_code() -> None:
+    from catbreed.settings import DEFAULT_FEEDBACK_DIR
+
+    assert Settings.from_env({}).feedback_bucket == "" and DEFAULT_FEEDBACK_DIR.name == "feedback-local"
+    assert Settings.from_env({}).feedback_dir == DEFAULT_FEEDBACK_DIR == DEFAULT_MODEL_DIR.parent / "feedback-local"
+    settings = Settings.from_env({"CATBREED_FEEDBACK_BUCKET": " stack-uploads ", "CATBREED_FEEDBACK_DIR": "/srv/fb"})
+    assert (settings.feedback_bucket, settings.feedback_dir) == ("stack-uploads", Path("/srv/fb"))
+
+
+def test_the_gateway_keeps_feedback_where_the_settings_say(tmp_path: Path) -> None:
+    from catbreed.feedback_store import BucketStore, FolderStore
+
+    assert create_gateway(Settings(feedback_dir=tmp_path)).service.feedback.store == FolderStore(tmp_path)
+    assert create_gateway(Settings(feedback_bucket="stack-uploads")).service.feedback.store == BucketStore("stack-uploads")

@@ -57,8 +57,8 @@ def test_cors_allows_only_the_pages_origin(template: dict) -> None:
     cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
     assert cors["AllowOrigins"] == [{"Fn::Sub": "https://${SiteDistribution.DomainName}"}]
     assert "*" not in str(cors["AllowOrigins"])
-    assert set(cors["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
-    assert cors["AllowHeaders"] == ["content-type"]
+    assert set(cors["AllowMethods"]) == {"GET", "POST", "DELETE", "OPTIONS"}  # DELETE: /feedback/{id}
+    assert cors["AllowHeaders"] == ["content-type", "authorization"]  # authorization: the deletion token
     function_env = template["Resources"]["ClassifierFunction"]["Properties"]["Environment"]["Variables"]
     assert not any("ORIGIN" in name for name in function_env)  # CORS has one owner: API Gateway
 
@@ -79,7 +79,10 @@ def test_the_function_is_the_image_with_two_routes(template: dict) -> None:
     assert function["Properties"]["PackageType"] == "Image"
     assert function["Metadata"]["Dockerfile"] == "Dockerfile"
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in function["Properties"]["Events"].values()}
-    assert routes == {("POST", "/predict"), ("GET", "/breeds"), ("POST", "/uploads")}
+    assert routes == {("POST", "/predict"), ("GET", "/breeds"), ("POST", "/uploads")} | {
+        ("POST", "/feedback"),
+        ("DELETE", "/feedback/{id}"),
+    }
 
 
 def test_the_bucket_is_private_and_read_only_by_cloudfront(template: dict) -> None:
@@ -130,8 +133,8 @@ def test_the_deployed_api_answers_cors_for_the_page_only(deployed: dict) -> None
     cors = deployed["Resources"]["HttpApi"]["Properties"]["Body"]["x-amazon-apigateway-cors"]
     assert cors == {
         "allowOrigins": [{"Fn::Sub": "https://${SiteDistribution.DomainName}"}],
-        "allowHeaders": ["content-type"],
-        "allowMethods": ["GET", "POST", "OPTIONS"],
+        "allowHeaders": ["content-type", "authorization"],
+        "allowMethods": ["GET", "POST", "DELETE", "OPTIONS"],
         "maxAge": 600,
     }
 

@@ -1,0 +1,141 @@
+"""Feedback on the AWS path, against moto's S3 on 127.0.0.1: with consent the photo and its
+record land under feedback/ of the upload bucket (a fresh upload is moved there), without
+consent the bucket stays empty, and only the right token deletes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from catbreed.feedback import FeedbackDesk
+from catbreed.feedback_store import BucketStore
+from catbreed.gateway import Gateway
+from catbreed.service import Service
+from catbreed.storage import s3_client
+from catbreed.uploads import Uploads
+
+from ..aws import moto_endpoint  # noqa: F401 - the fixture
+from ..conftest import LOOPBACK_ONLY
+from ..helpers import b64, call_http, v2_event
+
+BUCKET = "catbreed-feedback-test"
+
+
+@pytest.fixture(scope="module")
+def s3(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
+    client = s3_client()
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+
+
+@pytest.fixture()
+def bucket(s3: Any) -> Iterator[Any]:
+    """The bucket, emptied after each test."""
+    yield s3
+    for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        s3.delete_object(Bucket=BUCKET, Key=item["Key"])
+
+
+@pytest.fixture(scope="module")
+def gateway(classifier: Any, s3: Any) -> Gateway:
+    desk = FeedbackDesk(BucketStore(BUCKET))
+    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET), feedback=desk))
+
+
+@pytest.fixture(scope="module")
+def cat_answer(gateway: Gateway, cat_jpeg: bytes) -> dict:
+    return call_http(gateway, v2_event(body=json.dumps({"image": b64(cat_jpeg)})))[2]
+
+
+def keys(s3: Any) -> list[str]:
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def send(gateway: Gateway, payload: dict) -> tuple[int, dict]:
+    status, _, body = call_http(gateway, v2_event(path="/feedback", body=json.dumps(payload)))
+    return status, body
+
+
+def withdraw(gateway: Gateway, feedback_id: str, token: str) -> tuple[int, dict]:
+    event = v2_event(method="DELETE", path=f"/feedback/{feedback_id}", body=None, content_type=None)
+    event["headers"]["authorization"] = f"Bearer {token}"
+    status, _, body = call_http(gateway, event)
+    return status, body
+
+
+def test_a_kept_photo_and_record_are_under_feedback_and_only_the_right_token_deletes(
+    gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict
+) -> None:
+    status, receipt = send(
+        gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Korat", "consent": True, "image": b64(cat_jpeg)}
+    )
+    assert status == 200 and receipt["kept"]
+    prefix = f"feedback/{receipt['id']}/"
+    assert keys(bucket) == [prefix + "photo.jpg", prefix + "record.json"]
+    assert bucket.get_object(Bucket=BUCKET, Key=prefix + "photo.jpg")["Body"].read() == cat_jpeg
+    record = json.loads(bucket.get_object(Bucket=BUCKET, Key=prefix + "record.json")["Body"].read())
+    assert (record["verdict"], record["label"]) == ("wrong", "Korat")
+
+    status, body = withdraw(gateway, receipt["id"], "a" * 43)
+    assert (status, body["error"]["code"]) == (403, "wrong_token")
+    assert len(keys(bucket)) == 2
+    assert withdraw(gateway, receipt["id"], receipt["token"]) == (200, {"id": receipt["id"], "deleted": True})
+    assert keys(bucket) == []
+    status, body = withdraw(gateway, receipt["id"], receipt["token"])
+    assert (status, body["error"]["code"]) == (404, "feedback_not_found")
+
+
+def test_without_consent_the_bucket_stays_empty(gateway: Gateway, bucket: Any, cat_answer: dict) -> None:
+    status, receipt = send(gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Korat", "consent": False})
+    assert status == 200 and receipt == {"id": receipt["id"], "kept": False}
+    assert keys(bucket) == []
+
+
+def test_a_fresh_upload_is_moved_under_feedback(gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict) -> None:
+    upload = f"uploads/{uuid.uuid4().hex}"
+    bucket.put_object(Bucket=BUCKET, Key=upload, Body=cat_jpeg)  # as the presigned POST leaves it
+    status, receipt = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "upload": upload})
+    assert status == 200 and receipt["kept"]
+    assert keys(bucket) == [f"feedback/{receipt['id']}/photo.jpg", f"feedback/{receipt['id']}/record.json"]
+
+
+def test_an_upload_that_is_not_an_image_is_refused_and_nothing_stays(gateway: Gateway, bucket: Any, cat_answer: dict) -> None:
+    upload = f"uploads/{uuid.uuid4().hex}"
+    bucket.put_object(Bucket=BUCKET, Key=upload, Body=b"<html>not a photo</html>")
+    status, body = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "upload": upload})
+    assert (status, body["error"]["code"]) == (415, "unsupported_image")
+    assert keys(bucket) == []
+
+
+@pytest.mark.parametrize("key", ["feedback/" + "0" * 32, "results/" + "0" * 32, "uploads/../feedback/x"])
+def test_an_upload_key_outside_uploads_is_refused(
+    gateway: Gateway, bucket: Any, cat_answer: dict, cat_jpeg: bytes, key: str
+) -> None:
+    bucket.put_object(Bucket=BUCKET, Key="feedback/" + "0" * 32, Body=cat_jpeg)  # it exists, yet may not be named
+    status, body = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "upload": key})
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert keys(bucket) == ["feedback/" + "0" * 32]
+
+
+def test_an_upload_never_sent_is_not_found(gateway: Gateway, bucket: Any, cat_answer: dict) -> None:
+    status, body = send(
+        gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "upload": f"uploads/{uuid.uuid4().hex}"}
+    )
+    assert (status, body["error"]["code"]) == (404, "upload_not_found")
+    assert keys(bucket) == []
+
+
+def test_the_export_script_reads_the_bucket(gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict, tmp_path) -> None:
+    from scripts.export_feedback import main
+
+    _, receipt = send(
+        gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Korat", "consent": True, "image": b64(cat_jpeg)}
+    )
+    send(gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Havana", "consent": False})
+    main([str(tmp_path / "out"), "--bucket", BUCKET, "--since", "2026-01-01"])
+    assert [p.name for p in (tmp_path / "out").rglob("*.jpg")] == [f"{receipt['id']}.jpg"]
+    assert (tmp_path / "out" / "Korat" / f"{receipt['id']}.jpg").read_bytes() == cat_jpeg

@@ -1,0 +1,210 @@
+"""Owners' feedback through the gateway, kept in a local folder (as `make run` keeps it): with
+consent the photo and a record appear, and the deletion token takes both back; without
+consent nothing is written, only the metric; bad input is refused from the error table and
+stores nothing. Every answer is checked against docs/openapi.yaml."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catbreed.feedback import FeedbackDesk, token_hash
+from catbreed.feedback_store import FolderStore
+from catbreed.gateway import Gateway
+from catbreed.limits import FEEDBACK_TEXT_MAX_CHARS
+from catbreed.service import Service
+
+from ..conftest import FIXTURES, LOOPBACK_ONLY
+from ..helpers import b64, call_http, v2_event
+from .test_telemetry import metric_values
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    return tmp_path / "feedback-local"
+
+
+@pytest.fixture()
+def gateway(classifier: Any, folder: Path) -> Gateway:
+    return Gateway(Service(classifier, LOOPBACK_ONLY, feedback=FeedbackDesk(FolderStore(folder))))
+
+
+@pytest.fixture()
+def cat_answer(gateway: Gateway, cat_jpeg: bytes) -> dict:
+    """The real model's answer for the cat photo, as the page got it."""
+    status, _, body = call_http(gateway, v2_event(body=json.dumps({"image": b64(cat_jpeg)})))
+    assert status == 200
+    return body
+
+
+def send(gateway: Gateway, payload: Any) -> tuple[int, dict]:
+    status, _, body = call_http(gateway, v2_event(path="/feedback", body=json.dumps(payload)))
+    return status, body
+
+
+def withdraw(gateway: Gateway, feedback_id: str, token: str | None) -> tuple[int, dict]:
+    event = v2_event(method="DELETE", path=f"/feedback/{feedback_id}", body=None, content_type=None)
+    if token is not None:
+        event["headers"]["authorization"] = f"Bearer {token}"
+    status, _, body = call_http(gateway, event)
+    return status, body
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_no_its_a_korat_with_consent_keeps_photo_and_record_until_withdrawn(
+    gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict
+) -> None:
+    assert cat_answer["predictions"][0]["breed"] != "Korat"
+    status, receipt = send(
+        gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Korat", "consent": True, "image": b64(cat_jpeg)}
+    )
+    assert status == 200 and receipt["kept"] is True
+    feedback_id, token = receipt["id"], receipt["token"]
+    assert files(folder) == [f"{feedback_id}/photo.jpg", f"{feedback_id}/record.json"]
+    assert (folder / feedback_id / "photo.jpg").read_bytes() == cat_jpeg
+    record = json.loads((folder / feedback_id / "record.json").read_text())
+    assert set(record) == {"id", "time", "verdict", "label", "label_text", "answer", "photo", "token_sha256"}
+    assert (record["verdict"], record["label"], record["label_text"]) == ("wrong", "Korat", None)
+    assert record["answer"]["model"] == {"name": cat_answer["model"]["name"], "version": cat_answer["model"]["version"]}
+    assert [p["breed"] for p in record["answer"]["predictions"]] == [p["breed"] for p in cat_answer["predictions"]]
+    assert record["token_sha256"] == token_hash(token) and token not in json.dumps(record)
+    stored = (folder / feedback_id / "record.json").read_text()
+    assert "203.0.113.7" not in stored and "curl" not in stored  # the event's source IP and user agent
+
+    for wrong in ("not-the-token", token[:-1], None):
+        status, body = withdraw(gateway, feedback_id, wrong)
+        assert (status, body["error"]["code"]) == (403, "wrong_token")
+    assert len(files(folder)) == 2  # a wrong token changes nothing
+    assert withdraw(gateway, feedback_id, token) == (200, {"id": feedback_id, "deleted": True})
+    assert files(folder) == []
+    status, body = withdraw(gateway, feedback_id, token)
+    assert (status, body["error"]["code"]) == (404, "feedback_not_found")
+
+
+def test_without_consent_nothing_is_written_only_the_metric(
+    gateway: Gateway, folder: Path, cat_answer: dict, telemetry_records
+) -> None:
+    telemetry_records()
+    status, receipt = send(gateway, {"answer": cat_answer, "verdict": "wrong", "label": "mix", "consent": False})
+    assert status == 200 and receipt["kept"] is False and "token" not in receipt
+    assert files(folder) == []
+    metrics = metric_values(telemetry_records())
+    breed = cat_answer["predictions"][0]["breed"]
+    assert metrics["Feedback"] == [(1, {"service": "catbreed", "breed": breed, "verdict": "wrong"})]
+    assert metrics["ReportedRight"] == [(0, {"service": "catbreed", "breed": breed})]
+
+
+def test_a_right_verdict_counts_as_right(gateway: Gateway, cat_answer: dict, telemetry_records) -> None:
+    telemetry_records()
+    assert send(gateway, {"answer": cat_answer, "verdict": "right", "consent": False})[0] == 200
+    metrics = metric_values(telemetry_records())
+    breed = cat_answer["predictions"][0]["breed"]
+    assert metrics["Feedback"] == [(1, {"service": "catbreed", "breed": breed, "verdict": "right"})]
+    assert metrics["ReportedRight"] == [(1, {"service": "catbreed", "breed": breed})]
+
+
+def test_another_breed_in_the_owners_words_is_stripped(gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict) -> None:
+    words = "  Thai\x00 \n\u200b cat\t "
+    payload = {
+        "answer": cat_answer,
+        "verdict": "wrong",
+        "label": "other",
+        "label_text": words,
+        "consent": True,
+        "image": b64(cat_jpeg),
+    }
+    status, receipt = send(gateway, payload)
+    assert status == 200
+    record = json.loads((folder / receipt["id"] / "record.json").read_text())
+    assert (record["label"], record["label_text"]) == ("other", "Thai cat")
+
+
+def bad_requests(answer: dict, cat: str, not_an_image: str) -> dict[str, tuple[dict, int, str]]:
+    """Each bad request, with the status and code it must get."""
+    korat = {"answer": answer, "verdict": "wrong", "label": "Korat", "consent": True, "image": cat}
+    unknown_breed = {**answer, "predictions": [{"breed": "Dragon", "probability": 0.9}]}
+    return {
+        "unknown label": ({**korat, "label": "Dragon"}, 400, "invalid_request"),
+        "label text of 10 kB": ({**korat, "label": "other", "label_text": "x" * 10_240}, 400, "invalid_request"),
+        "text one over the cap": (
+            {**korat, "label": "other", "label_text": "y" * (FEEDBACK_TEXT_MAX_CHARS + 1)},
+            400,
+            "invalid_request",
+        ),
+        "blank text": ({**korat, "label": "other", "label_text": " \x00 "}, 400, "invalid_request"),
+        "text with a breed label": ({**korat, "label_text": "Korat"}, 400, "invalid_request"),
+        "missing model answer": ({k: v for k, v in korat.items() if k != "answer"}, 400, "invalid_request"),
+        "answer without a model": ({**korat, "answer": {"predictions": answer["predictions"]}}, 400, "invalid_request"),
+        "answer naming an unknown breed": ({**korat, "answer": unknown_breed}, 400, "invalid_request"),
+        "six predictions": ({**korat, "answer": {**answer, "predictions": answer["predictions"] * 2}}, 400, "invalid_request"),
+        "a cat score of 2": ({**korat, "answer": {**answer, "cat_score": 2}}, 400, "invalid_request"),
+        "is_cat as text": ({**korat, "answer": {**answer, "is_cat": "yes"}}, 400, "invalid_request"),
+        "unknown verdict": ({**korat, "verdict": "maybe"}, 400, "invalid_request"),
+        "wrong, naming the answered breed": ({**korat, "label": answer["predictions"][0]["breed"]}, 400, "invalid_request"),
+        "right with a label": ({**korat, "verdict": "right"}, 400, "invalid_request"),
+        "consent missing": ({k: v for k, v in korat.items() if k != "consent"}, 400, "invalid_request"),
+        "consent as a string": ({**korat, "consent": "yes"}, 400, "invalid_request"),
+        "a photo without consent": ({**korat, "consent": False}, 400, "invalid_request"),
+        "consent without a photo": ({k: v for k, v in korat.items() if k != "image"}, 400, "invalid_request"),
+        "an unknown field": ({**korat, "ip": "203.0.113.7"}, 400, "invalid_request"),
+        "a non-image": ({**korat, "image": not_an_image}, 415, "unsupported_image"),
+        "bad base64": ({**korat, "image": "not base64!"}, 400, "invalid_request"),
+        "an upload key not in uploads/": (
+            {**{k: v for k, v in korat.items() if k != "image"}, "upload": "feedback/" + "0" * 32},
+            400,
+            "invalid_request",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_requests({"predictions": [{"breed": ""}], "model": {}}, "", "")))
+def test_bad_input_gets_its_error_and_stores_nothing(
+    gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict, case: str, telemetry_records
+) -> None:
+    payload, status, code = bad_requests(cat_answer, b64(cat_jpeg), b64(b"GIF89a this is not an image at all"))[case]
+    telemetry_records()
+    got, body = send(gateway, payload)
+    assert (got, body["error"]["code"]) == (status, code), body
+    assert files(folder) == []
+    assert "Feedback" not in metric_values(telemetry_records())  # a refused verdict is not counted
+
+
+def test_withdrawing_an_id_that_is_not_one_is_not_found_and_never_leaves_the_folder(gateway: Gateway, folder: Path) -> None:
+    folder.mkdir()
+    outside = folder.parent  # a record beside the folder, as a path trick would reach it
+    (outside / "photo.jpg").write_bytes(b"someone else's file")
+    (outside / "record.json").write_text(json.dumps({"photo": "../photo.jpg", "token_sha256": token_hash("token")}))
+    for feedback_id in ("..", "0" * 32, "record.json"):
+        status, body = withdraw(gateway, feedback_id, "token")
+        assert (status, body["error"]["code"]) == (404, "feedback_not_found")
+    assert (outside / "photo.jpg").exists() and (outside / "record.json").exists()
+
+
+def test_feedback_routes_take_only_their_methods(gateway: Gateway) -> None:
+    status, _, body = call_http(gateway, v2_event(method="GET", path="/feedback", body=None))
+    assert (status, body["error"]["code"]) == (405, "method_not_allowed")
+    status, _, body = call_http(gateway, v2_event(method="POST", path="/feedback/" + "0" * 32, body="{}"))
+    assert (status, body["error"]["code"]) == (405, "method_not_allowed")
+
+
+def test_a_real_non_cat_photo_can_be_kept_as_not_a_cat(gateway: Gateway, folder: Path) -> None:
+    coffee = (FIXTURES / "coffee.jpg").read_bytes()
+    _, _, answer = call_http(gateway, v2_event(body=json.dumps({"image": b64(coffee)})))
+    status, receipt = send(
+        gateway, {"answer": answer, "verdict": "wrong", "label": "not_a_cat", "consent": True, "image": b64(coffee)}
+    )
+    assert status == 200 and (folder / receipt["id"] / "photo.jpg").read_bytes() == coffee
+
+
+def test_the_sample_event_is_counted_and_stores_nothing(gateway: Gateway, folder: Path) -> None:
+    from ..helpers import load_event
+
+    status, _, body = call_http(gateway, load_event("http_api_v2_feedback.json"))
+    assert (status, body["kept"]) == (200, False)
+    assert files(folder) == []
