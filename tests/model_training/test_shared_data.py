@@ -21,14 +21,15 @@ pytestmark = [
 
 
 def test_the_readers_see_every_breed_folder() -> None:
-    roots = {root: data.read_folder_root(SHARED / root) for root in ("oxford", "web", "petfinder", "gallery")}
+    roots = {root: data.read_folder_root(SHARED / root) for root in ("oxford", "web", "petfinder", "gallery", "thumbs")}
     assert {root: len({s.breed for s in samples}) for root, samples in roots.items()} == {
         "oxford": 12,
         "web": 6,
         "petfinder": 33,
         "gallery": 4,
+        "thumbs": 47,
     }
-    assert len({s.breed for samples in roots.values() for s in samples}) == 34
+    assert len({s.breed for samples in roots.values() for s in samples}) == 48
 
 
 def test_the_shipped_model_cards_test_figures_are_reproduced() -> None:
