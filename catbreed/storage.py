@@ -10,7 +10,7 @@ import os
 from functools import cache
 from typing import Any
 
-from catbreed.errors import ImageTooLarge, InvalidRequest, UploadNotFound
+from catbreed.errors import ImageTooLarge, InvalidRequest, PhotoNotFound
 
 # Without s3:ListBucket (the function has none), S3 answers a missing key with AccessDenied.
 MISSING = {"NoSuchKey", "NoSuchBucket", "404", "AccessDenied", "403"}
@@ -51,7 +51,7 @@ def read_photo(bucket: str, key: str, max_bytes: int, client: Any = None) -> byt
     except Exception as exc:
         code = _error_code(exc)
         if code in MISSING:
-            raise UploadNotFound(f"There is no photo s3://{bucket}/{key} that this function may read.") from exc
+            raise PhotoNotFound(f"There is no photo s3://{bucket}/{key} that this function may read.") from exc
         if code in ("InvalidObjectState", "InvalidRequest"):
             raise InvalidRequest(f"The photo {key!r} cannot be read.") from exc
         raise

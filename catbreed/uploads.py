@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from catbreed.errors import ImageTooLarge, InvalidRequest, UnsupportedImage, UploadNotFound
+from catbreed.errors import ImageTooLarge, InvalidRequest, PhotoNotFound, UnsupportedImage, UploadNotFound
 from catbreed.limits import PHOTO_MAX_BYTES
 from catbreed.storage import delete_photo, read_photo, s3_client
 
@@ -85,7 +85,7 @@ class Uploads:
         key = check_key(key)
         try:
             return read_photo(self.bucket, key, PHOTO_MAX_BYTES, self._s3())
-        except UploadNotFound as exc:
+        except PhotoNotFound as exc:
             raise UploadNotFound(f"There is no upload {key!r} (it may have expired or been used already).") from exc
         except ImageTooLarge:
             self.delete(key)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import FIXTURES
+from ..helpers import FIXTURES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"

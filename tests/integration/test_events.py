@@ -15,7 +15,6 @@ from catbreed.service import Service
 from catbreed.storage import s3_client
 from catbreed.uploads import Uploads
 
-from ..aws import moto_endpoint  # noqa: F401 - the fixture
 from ..helpers import EVENTS, ROOT, call_http, check_direct, load_event
 
 BUCKET = "catbreed-events-test"
@@ -23,7 +22,7 @@ URL = load_event("direct_url.json")["url"]
 
 
 @pytest.fixture(scope="module")
-def events_gateway(classifier: Any, cat_jpeg: bytes, moto_endpoint: str) -> Gateway:  # noqa: F811
+def events_gateway(classifier: Any, cat_jpeg: bytes, moto_endpoint: str) -> Gateway:
     """No download leaves the machine: the sample's URL is checked as usual, then answered
     with the fixture cat."""
 

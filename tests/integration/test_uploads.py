@@ -26,15 +26,13 @@ from catbreed.storage import s3_client
 from catbreed.uploads import Uploads
 from catbreed_local.client import DIRECT_MAX_BYTES, format_answer
 
-from ..aws import moto_endpoint  # noqa: F401 - the fixture
-from ..conftest import LOOPBACK_ONLY
-from ..helpers import call_http, serving, v2_event
+from ..helpers import LOOPBACK_ONLY, call_http, serving, v2_event
 
 BUCKET = "catbreed-uploads-test"
 
 
 @pytest.fixture(scope="module")
-def s3(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
+def s3(moto_endpoint: str) -> Iterator[Any]:
     client = s3_client()  # the function's own client, pointed at moto
     client.create_bucket(Bucket=BUCKET)
     yield client
@@ -193,7 +191,7 @@ def test_the_scripts_send_a_photo_over_the_direct_limit_through_the_upload_path(
     with serving(gateway.handle) as api:
         assert test_cloud.main([str(big), "--api", api, "--url", f"{photo_server}/cat.jpg"]) == 0
         out = capsys.readouterr().out
-        assert "3 of 3 checks passed" in out and "via POST /uploads and S3: HTTP 200 ok" in out
+        assert "3 of 3 checks passed" in out and "POST /predict {\"upload\"} with big-cat.jpg: HTTP 200 ok" in out
         assert test_script.main([str(big), "--endpoint", f"{api}/predict"]) == 0
         assert len([line for line in capsys.readouterr().out.splitlines() if "%" in line]) == 5
         # the emulator's route has no uploads: the function's own 413 says what to do

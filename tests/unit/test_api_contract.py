@@ -11,8 +11,7 @@ import pytest
 
 from catbreed.service import DIRECT_MAX_BYTES
 
-from ..conftest import DOGS, FIXTURES
-from ..helpers import SHAPES, answer, b64, call_http, refusal, v1_event, v2_event
+from ..helpers import DOGS, FIXTURES, SHAPES, answer, b64, call_http, refusal, v1_event, v2_event
 
 
 @pytest.mark.parametrize("shape", SHAPES)
