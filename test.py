@@ -4,7 +4,7 @@
 
 The default endpoint is the container's emulator (docker run -p 9000:8080 catbreed); the
 local server answers on the same path (python -m catbreed_local.server --port 9000), and an
-API's POST /predict works too. The default photo is the bundled cat. A photo over the 4 MB
+API's POST /predict works too. The default photo is the bundled cat. A photo over the 4 MiB
 direct limit goes through POST /uploads and S3 when the endpoint is an API's .../predict.
 """
 

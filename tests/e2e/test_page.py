@@ -736,7 +736,7 @@ def test_an_upload_over_ten_megabytes_is_refused_by_name(open_page) -> None:
     photo = b"\x00" * (6 * 1024 * 1024)
     page.set_input_files("#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": photo}])
     wait_for_answer(page)
-    assert "10 MB" in page.inner_text("#message")
+    assert "10 MiB" in page.inner_text("#message")
     shoot(page, "too-large")
 
 
@@ -747,7 +747,7 @@ def test_a_photo_over_ten_megabytes_is_refused_before_sending(page) -> None:
         "#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (11 * 1024 * 1024)}]
     )
     wait_for_answer(page)
-    assert "10 MB" in page.inner_text("#message")
+    assert "10 MiB" in page.inner_text("#message")
     assert sent == []
 
 
@@ -758,8 +758,26 @@ def test_without_an_upload_route_a_big_photo_gets_a_readable_message(page) -> No
     )
     wait_for_answer(page)
     message = page.inner_text("#message")
-    assert "too large to send" in message
+    assert "too large to send" in message and "under 4 MiB" in message  # the API's direct limit
     assert "not_found" not in message
+
+
+def test_the_page_takes_its_photo_limits_from_the_api(open_page, local_api: str) -> None:
+    # GET /breeds states the limits; the page keeps no copy of them.
+    import urllib.request
+
+    with urllib.request.urlopen(f"{local_api}/breeds") as response:
+        listed = json.load(response)
+    smaller = {**listed, "limits": {"direct_max_bytes": 1024 * 1024, "photo_max_bytes": 2 * 1024 * 1024}}
+    page = open_page(routes={"**/breeds": reply(smaller)})
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+    page.set_input_files(
+        "#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (3 * 1024 * 1024)}]
+    )
+    wait_for_answer(page)
+    assert "up to 2 MiB" in page.inner_text("#message")
+    assert sent == []
 
 
 # --- accessibility (axe-core) -----------------------------------------------------------
