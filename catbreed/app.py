@@ -6,6 +6,7 @@ from catbreed.gateway import Gateway
 from catbreed.model import Classifier
 from catbreed.service import Service
 from catbreed.settings import Settings
+from catbreed.storage import reader
 from catbreed.uploads import Uploads
 
 
@@ -13,6 +14,6 @@ def create_gateway(settings: Settings | None = None) -> Gateway:
     """The Lambda handler's gateway, from `settings` (default: read from the environment).
     Without an upload bucket, POST /uploads and {"upload": key} answer 404."""
     settings = settings or Settings.from_env()
-    uploads = Uploads(settings.upload_bucket) if settings.upload_bucket else None
+    uploads = Uploads(settings.upload_bucket, endpoint=settings.s3_endpoint) if settings.upload_bucket else None
     classifier = Classifier(settings.model_dir, num_threads=settings.threads)
-    return Gateway(Service(classifier, settings.limits, uploads=uploads))
+    return Gateway(Service(classifier, settings.limits, uploads=uploads), read_stored=reader(settings.s3_endpoint))

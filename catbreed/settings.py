@@ -21,11 +21,12 @@ class Settings:
     threads: int = 1
     limits: DownloadLimits = field(default_factory=DownloadLimits)
     upload_bucket: str = ""
+    s3_endpoint: str = ""  # empty: AWS's own S3; tests point it at moto on 127.0.0.1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        """CATBREED_MODEL_DIR, CATBREED_THREADS, CATBREED_UPLOAD_BUCKET, and
-        CATBREED_ALLOW_NETWORKS (CIDRs, comma-separated: opens private ranges for local
+        """CATBREED_MODEL_DIR, CATBREED_THREADS, CATBREED_UPLOAD_BUCKET, CATBREED_S3_ENDPOINT,
+        and CATBREED_ALLOW_NETWORKS (CIDRs, comma-separated: opens private ranges for local
         tests and demos). A malformed value stops the start, it is never ignored."""
         allowed = tuple(
             ipaddress.ip_network(cidr.strip(), strict=False)
@@ -37,4 +38,5 @@ class Settings:
             threads=int(env.get("CATBREED_THREADS") or 1),
             limits=DownloadLimits(allowed_networks=allowed),
             upload_bucket=env.get("CATBREED_UPLOAD_BUCKET", "").strip(),
+            s3_endpoint=env.get("CATBREED_S3_ENDPOINT", "").strip(),
         )

@@ -6,7 +6,7 @@ does not pay for it; only the upload and batch paths do.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -27,13 +27,17 @@ def client_config(endpoint: str | None) -> dict:
 
 
 @cache
-def s3_client() -> Any:
-    """The process's S3 client (CATBREED_S3_ENDPOINT points it elsewhere, for tests)."""
+def s3_client(endpoint: str = "") -> Any:
+    """The process's S3 client: AWS's S3, or the endpoint of the settings (tests)."""
     import boto3
     from botocore.config import Config
 
-    endpoint = os.environ.get("CATBREED_S3_ENDPOINT") or None
-    return boto3.client("s3", endpoint_url=endpoint, config=Config(**client_config(endpoint)))
+    return boto3.client("s3", endpoint_url=endpoint or None, config=Config(**client_config(endpoint or None)))
+
+
+def reader(endpoint: str = "") -> Callable[[str, str, int], bytes]:
+    """read_photo(bucket, key, max_bytes) through the S3 client of `endpoint`, made on first use."""
+    return lambda bucket, key, max_bytes: read_photo(bucket, key, max_bytes, s3_client(endpoint))
 
 
 def _error_code(exc: Exception) -> str | None:

@@ -47,14 +47,16 @@ def check_upload_request(payload: Any) -> tuple[str, int]:
 
 @dataclass
 class Uploads:
-    """Uploads into one bucket; the S3 client is made on first use (boto3 loads lazily)."""
+    """Uploads into one bucket; the S3 client (of `endpoint`, empty for AWS) is made on first
+    use (boto3 loads lazily)."""
 
     bucket: str
     client: Any = None
+    endpoint: str = ""
 
     def _s3(self) -> Any:
         if self.client is None:
-            self.client = s3_client()
+            self.client = s3_client(self.endpoint)
         return self.client
 
     def create(self, payload: Any) -> dict:

@@ -235,9 +235,11 @@ def photo_server(cat_jpeg: bytes, coffee_jpeg: bytes) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """Base URL of moto's server (S3, Step Functions, IAM) on a free 127.0.0.1 port, with fake
-    credentials in the environment; CATBREED_S3_ENDPOINT points the function's S3 client at it."""
+    credentials in the environment and CATBREED_S3_ENDPOINT pointing at it; the handler's
+    gateway is built again in that environment, as Lambda builds it at import."""
     from moto.server import ThreadedMotoServer
 
+    import lambda_function
     from catbreed.storage import s3_client
 
     with pytest.MonkeyPatch.context() as patch:
@@ -249,6 +251,7 @@ def moto_endpoint() -> Iterator[str]:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         patch.setenv("CATBREED_S3_ENDPOINT", endpoint)
+        patch.setattr(lambda_function, "GATEWAY", create_gateway())
         s3_client.cache_clear()
         try:
             yield endpoint

@@ -22,7 +22,7 @@ PHOTOS = {"chelsea.jpg": "cat_chelsea.jpg", "coffee.jpg": "coffee.jpg", "rocket.
 def bucket(moto_endpoint: str) -> Iterator[Any]:
     from catbreed.storage import s3_client
 
-    s3 = s3_client()
+    s3 = s3_client(moto_endpoint)
     s3.create_bucket(Bucket=BUCKET)
     for name, fixture in PHOTOS.items():
         s3.put_object(Bucket=BUCKET, Key=PREFIX + name, Body=(FIXTURES / fixture).read_bytes())

@@ -33,7 +33,7 @@ def api(local_api: str) -> str:
 def api_with_uploads(classifier: Any, moto_endpoint: str) -> Iterator[str]:
     """An API whose POST /uploads hands out presigned POSTs to S3 (moto on 127.0.0.1)."""
     aws_client(moto_endpoint).create_bucket(Bucket=BUCKET)
-    with serving(Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET))).handle) as url:
+    with serving(Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET, endpoint=moto_endpoint))).handle) as url:
         yield url
 
 

@@ -33,14 +33,14 @@ BUCKET = "catbreed-uploads-test"
 
 @pytest.fixture(scope="module")
 def s3(moto_endpoint: str) -> Iterator[Any]:
-    client = s3_client()  # the function's own client, pointed at moto
+    client = s3_client(moto_endpoint)  # the function's own client, pointed at moto
     client.create_bucket(Bucket=BUCKET)
     yield client
 
 
 @pytest.fixture(scope="module")
-def gateway(classifier: Any, s3: Any) -> Gateway:
-    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET)))
+def gateway(classifier: Any, s3: Any, moto_endpoint: str) -> Gateway:
+    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET, endpoint=moto_endpoint)))
 
 
 def post(gateway: Gateway, path: str, payload: Any) -> tuple[int, dict]:
