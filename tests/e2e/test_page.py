@@ -740,14 +740,25 @@ def test_an_upload_over_ten_megabytes_is_refused_by_name(open_page) -> None:
     shoot(page, "too-large")
 
 
-def test_a_photo_over_ten_megabytes_is_refused_before_sending(page) -> None:
+@pytest.mark.parametrize(("photo_max_mib", "size_mib"), [(None, 11), (2, 3)])
+def test_a_photo_over_the_apis_limit_is_refused_before_sending(open_page, local_api: str, photo_max_mib, size_mib) -> None:
+    # The limit is the one GET /breeds states (the API's own 10 MiB, or a smaller one): the page keeps no copy.
+    import urllib.request
+
+    routes = {}
+    if photo_max_mib:
+        with urllib.request.urlopen(f"{local_api}/breeds") as response:
+            listed = json.load(response)
+        limits = {"direct_max_bytes": 1024 * 1024, "photo_max_bytes": photo_max_mib * 1024 * 1024}
+        routes["**/breeds"] = reply({**listed, "limits": limits})
+    page = open_page(routes=routes)
     sent = []
     page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
     page.set_input_files(
-        "#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (11 * 1024 * 1024)}]
+        "#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (size_mib * 1024 * 1024)}]
     )
     wait_for_answer(page)
-    assert "10 MiB" in page.inner_text("#message")
+    assert f"up to {photo_max_mib or 10} MiB" in page.inner_text("#message")
     assert sent == []
 
 
@@ -760,24 +771,6 @@ def test_without_an_upload_route_a_big_photo_gets_a_readable_message(page) -> No
     message = page.inner_text("#message")
     assert "too large to send" in message and "under 4 MiB" in message  # the API's direct limit
     assert "not_found" not in message
-
-
-def test_the_page_takes_its_photo_limits_from_the_api(open_page, local_api: str) -> None:
-    # GET /breeds states the limits; the page keeps no copy of them.
-    import urllib.request
-
-    with urllib.request.urlopen(f"{local_api}/breeds") as response:
-        listed = json.load(response)
-    smaller = {**listed, "limits": {"direct_max_bytes": 1024 * 1024, "photo_max_bytes": 2 * 1024 * 1024}}
-    page = open_page(routes={"**/breeds": reply(smaller)})
-    sent = []
-    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
-    page.set_input_files(
-        "#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (3 * 1024 * 1024)}]
-    )
-    wait_for_answer(page)
-    assert "up to 2 MiB" in page.inner_text("#message")
-    assert sent == []
 
 
 # --- accessibility (axe-core) -----------------------------------------------------------
