@@ -133,3 +133,6 @@ def test_test_py_prints_the_table_from_the_emulator_route(api: str, capsys) -> N
     assert test_script.main(["ftp://x.test/cat.jpg", "--endpoint", endpoint]) == 1
     assert "invalid_url" in capsys.readouterr().out
     assert os.path.exists(test_script.DEFAULT_PHOTO)
+    assert test_script.main(["--endpoint", "http://127.0.0.1:9/"]) == 2  # nothing listens on port 9
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("test.py: nothing answers at http://127.0.0.1:9/") and "make run" in line
