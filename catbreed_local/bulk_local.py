@@ -4,6 +4,7 @@ service code as POST /predict, one process per core, into the bulk CSV."""
 from __future__ import annotations
 
 import importlib
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -34,6 +35,7 @@ def _start_worker(model_dir: Path | None) -> None:
     """Each worker process loads the model once (one inference thread: the processes use the
     cores). A failure is kept, and every photo of this worker then raises it as a BulkError."""
     global _service, _start_error
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         from catbreed.model import DEFAULT_MODEL_DIR, Classifier
         from catbreed.service import Service
@@ -80,13 +82,14 @@ def run_local(folder: Path, out: Path, workers: int, model_dir: Path | None = No
     if not todo:
         return 0
     sink = CsvOut(out)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(model_dir,))
     try:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(model_dir,)) as pool:
-            rows = pool.map(classify_file, todo, chunksize=4)
-            for row in progress(rows, total=len(todo), unit="photo", desc="classifying"):
-                sink.write(row)
+        rows = pool.map(classify_file, todo, chunksize=4)
+        for row in progress(rows, total=len(todo), unit="photo", desc="classifying"):
+            sink.write(row)
     except BrokenProcessPool as exc:
         raise BulkError(f"a worker process died ({exc}); try fewer --workers") from exc
-    finally:
+    finally:  # on an error or Ctrl-C, the photos not started yet are dropped, not waited for
+        pool.shutdown(wait=True, cancel_futures=True)
         sink.close()
     return len(todo)
