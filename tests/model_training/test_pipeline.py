@@ -15,7 +15,7 @@ from catbreed.model import Classifier
 from training import train
 from training.backbones import build_backbone
 
-from .conftest import BREEDS, draw_photo
+from .helpers import BREEDS, draw_photo
 
 pytestmark = pytest.mark.slow
 
