@@ -68,7 +68,7 @@ if [ "$dry_run" = 0 ]; then
   if [ ${#missing[@]} -gt 0 ]; then
     list="${missing[0]}"
     for tool in "${missing[@]:1}"; do list="$list; $tool"; done
-    echo "deploy.sh: not found: $list. Install them and run it again (--dry-run shows every step)" >&2
+    echo "deploy.sh: not found: $list. Install what is missing and run it again (--dry-run shows every step)" >&2
     exit 2
   fi
   if ! docker info >/dev/null 2>&1; then
