@@ -4,7 +4,7 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test test-fast mutate setup-run setup-dev lint check-infra train bench load deploy deploy-dry-run clean
+.PHONY: run test test-fast mutate setup-run setup-unit setup-dev lint check-infra train bench load deploy deploy-dry-run clean
 
 run: setup-run ## set up the runtime, start the local server, classify a real photo, keep serving
 	PORT=$(PORT) scripts/run_local.sh
@@ -12,7 +12,7 @@ run: setup-run ## set up the runtime, start the local server, classify a real ph
 test: setup-dev lint check-infra ## set up everything and pass every test
 	$(PY) -m pytest
 
-test-fast: setup-dev ## the inner loop: unit tests only, under a minute
+test-fast: setup-unit ## the inner loop: unit tests only (a light setup: no training stack)
 	$(PY) -m pytest tests/unit -q
 
 MUTATE_MAX ?= 1500 # seconds: mutmut stops there; `make mutate` again resumes where it stopped
@@ -24,6 +24,9 @@ mutate: setup-dev ## plant bugs in the runtime package (mutmut) and list those t
 
 setup-run:
 	scripts/setup.sh run
+
+setup-unit:
+	scripts/setup.sh unit
 
 setup-dev:
 	scripts/setup.sh dev

@@ -1,10 +1,10 @@
 """Ask a running function for the breeds in a photo and print the top-5.
 
-    python test.py [PHOTO_URL_OR_PATH] [--endpoint URL]
+    .venv/bin/python test.py [PHOTO_URL_OR_PATH] [--endpoint URL]
 
 The default endpoint is the container's emulator (docker run -p 9000:8080 catbreed); the
 local server answers on the same path (python -m catbreed_local.server --port 9000), and an
-API's POST /predict works too. The default photo is the bundled cat. A photo over the 4 MB
+API's POST /predict works too. The default photo is the bundled cat. A photo over the 4 MiB
 direct limit goes through POST /uploads and S3 when the endpoint is an API's .../predict.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.error
 
 from catbreed_local.client import DEFAULT_PHOTO, api_base, format_answer, request_for, send
 
@@ -29,12 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         request = request_for(args.photo, args.top_k, api_base(args.endpoint))
     except OSError as error:
-        print(f"could not read or upload {args.photo}: {error}", file=sys.stderr)
+        print(f"test.py: could not read or upload {args.photo}: {error}", file=sys.stderr)
         return 2
     try:
         status, body = send(args.endpoint, json.dumps(request).encode())
-    except (OSError, ValueError) as error:
-        print(f"could not reach {args.endpoint}: {error}", file=sys.stderr)
+    except urllib.error.URLError as error:
+        print(f"test.py: nothing answers at {args.endpoint} ({error.reason}); start it (make run) or pass --endpoint URL",
+              file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"test.py: {error}", file=sys.stderr)
         return 2
     print(json.dumps(body, indent=1) if args.json else format_answer(body))
     return 0 if status == 200 and "error" not in body else 1

@@ -8,6 +8,7 @@ from catbreed.gateway import Gateway
 from catbreed.model import Classifier
 from catbreed.service import Service
 from catbreed.settings import Settings
+from catbreed.storage import reader
 from catbreed.uploads import Uploads
 
 
@@ -16,7 +17,12 @@ def create_gateway(settings: Settings | None = None) -> Gateway:
     Without an upload bucket, POST /uploads and {"upload": key} answer 404; without a
     feedback bucket, kept feedback goes to the folder settings.feedback_dir."""
     settings = settings or Settings.from_env()
-    uploads = Uploads(settings.upload_bucket) if settings.upload_bucket else None
-    store = BucketStore(settings.feedback_bucket) if settings.feedback_bucket else FolderStore(settings.feedback_dir)
+    uploads = Uploads(settings.upload_bucket, endpoint=settings.s3_endpoint) if settings.upload_bucket else None
+    store = (
+        BucketStore(settings.feedback_bucket, endpoint=settings.s3_endpoint)
+        if settings.feedback_bucket
+        else FolderStore(settings.feedback_dir)
+    )
     classifier = Classifier(settings.model_dir, num_threads=settings.threads)
-    return Gateway(Service(classifier, settings.limits, uploads=uploads, feedback=FeedbackDesk(store)))
+    service = Service(classifier, settings.limits, uploads=uploads, feedback=FeedbackDesk(store))
+    return Gateway(service, read_stored=reader(settings.s3_endpoint))

@@ -3,6 +3,8 @@ STATUS_OF_CODE, the one table of codes and statuses (the docs and tests read it)
 
 from __future__ import annotations
 
+from catbreed.limits import DIRECT_MAX_BYTES, PHOTO_MAX_BYTES
+
 STATUS_OF_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_url": 400,
@@ -11,6 +13,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "not_found": 404,
     "upload_not_found": 404,
     "feedback_not_found": 404,
+    "photo_not_found": 404,
     "method_not_allowed": 405,
     "image_too_large": 413,
     "unsupported_image": 415,
@@ -47,30 +50,35 @@ class InvalidRequest(CatbreedError):
     code = "invalid_request"
 
 
+def in_mib(size: int) -> str:
+    """A byte limit as people read it: 4194304 -> "4 MiB"."""
+    return f"{size / (1024 * 1024):g} MiB"
+
+
 class ImageTooLarge(CatbreedError):
     """The photo is larger than the byte limit."""
 
     code = "image_too_large"
 
     @classmethod
-    def over(cls, max_bytes: int) -> ImageTooLarge:
+    def over(cls, max_bytes: int = PHOTO_MAX_BYTES) -> ImageTooLarge:
         """The error for a photo past `max_bytes`."""
-        return cls(f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit.")
+        return cls(f"The photo is larger than the {in_mib(max_bytes)} limit.")
 
     @classmethod
-    def direct(cls, max_bytes: int) -> ImageTooLarge:
+    def direct(cls, max_bytes: int = DIRECT_MAX_BYTES) -> ImageTooLarge:
         """The error for a photo sent in the request itself past the direct limit."""
         return cls(
-            f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit for photos sent in the request; "
-            "upload it first (POST /uploads takes up to 10 MB) and send {\"upload\": key}."
+            f"The photo is larger than the {in_mib(max_bytes)} limit for photos sent in the request; "
+            f"upload it first (POST /uploads takes up to {in_mib(PHOTO_MAX_BYTES)}) and send {{\"upload\": key}}."
         )
 
     @classmethod
     def request(cls) -> ImageTooLarge:
         """The error for a whole request body past what a photo at the direct limit needs."""
         return cls(
-            "The request is larger than the 4 MB limit for photos sent in the request allows; "
-            "upload bigger photos first (POST /uploads takes up to 10 MB)."
+            f"The request is larger than the {in_mib(DIRECT_MAX_BYTES)} limit for photos sent in the request allows; "
+            f"upload bigger photos first (POST /uploads takes up to {in_mib(PHOTO_MAX_BYTES)})."
         )
 
 
@@ -119,6 +127,12 @@ class FeedbackNotFound(CatbreedError):
     """No kept feedback under that id (never kept, or already deleted)."""
 
     code = "feedback_not_found"
+
+
+class PhotoNotFound(CatbreedError):
+    """No photo at that place that we may read (a bulk object in S3, a file of a local folder)."""
+
+    code = "photo_not_found"
 
 
 class MethodNotAllowed(CatbreedError):

@@ -73,23 +73,27 @@ class BucketStore:
 
     bucket: str
     client: Any = None
+    endpoint: str = ""  # empty: AWS's own S3 (Settings.s3_endpoint)
+
+    def _s3(self) -> Any:
+        self.client = self.client or s3_client(self.endpoint)
+        return self.client
 
     def put(self, name: str, data: bytes, content_type: str) -> None:
-        s3 = self.client or s3_client()
-        s3.put_object(Bucket=self.bucket, Key=BUCKET_PREFIX + name, Body=data, ContentType=content_type)
+        self._s3().put_object(Bucket=self.bucket, Key=BUCKET_PREFIX + name, Body=data, ContentType=content_type)
 
     def get(self, name: str, max_bytes: int) -> bytes | None:
         try:
-            return read_photo(self.bucket, BUCKET_PREFIX + name, max_bytes, self.client)
+            return read_photo(self.bucket, BUCKET_PREFIX + name, max_bytes, self._s3())
         except UploadNotFound:
             return None
 
     def delete(self, name: str) -> None:
-        delete_photo(self.bucket, BUCKET_PREFIX + name, self.client)
+        delete_photo(self.bucket, BUCKET_PREFIX + name, self._s3())
 
     def names(self) -> Iterator[str]:
         """Every name under feedback/ (needs s3:ListBucket, which the function has not)."""
-        pages = (self.client or s3_client()).get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=BUCKET_PREFIX)
+        pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=BUCKET_PREFIX)
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"].removeprefix(BUCKET_PREFIX)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catbreed import telemetry
-from catbreed.batch import is_batch_event, run_batch
+from catbreed.batch import Read, is_batch_event, run_batch
 from catbreed.errors import (
     INTERNAL_ERROR_BODY,
     CatbreedError,
@@ -27,6 +27,7 @@ from catbreed.errors import (
 )
 from catbreed.feedback import Verdict
 from catbreed.service import DIRECT_MAX_BYTES, Answer, Service
+from catbreed.storage import read_photo
 
 MAX_BODY_BYTES = DIRECT_MAX_BYTES * 4 // 3 + 64 * 1024  # a direct photo as base64 JSON fits; more is refused unread
 ROUTES = {"/predict": ("POST",), "/breeds": ("GET",), "/uploads": ("POST",), "/feedback": ("POST",)}
@@ -118,8 +119,9 @@ def request_id(event: Any, kind: str, context: Any) -> str:
 class Gateway:
     """Turns any supported event into a response from the Service."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, read_stored: Read = read_photo) -> None:
         self.service = service
+        self.read_stored = read_stored  # a batch's photos, from S3
 
     def handle(self, event: Any, context: Any = None) -> dict:
         """The Lambda handler's whole job: answer the event, report the request once."""
@@ -128,7 +130,7 @@ class Gateway:
         record = telemetry.Record(request_id=request_id(event, kind, context), event=kind, route=kind)
         try:
             if kind == "batch":
-                body = run_batch(event, lambda photo, top_k: self.service.predict_stored(photo, top_k).body)
+                body = run_batch(event, lambda photo, top_k: self.service.predict_stored(photo, top_k).body, self.read_stored)
             elif kind == "direct":
                 record.answer = self.service.predict_payload(event)
                 body = record.answer.body

@@ -1,4 +1,4 @@
-"""The classifier service: validates a request, gets the photo, answers per ../shared/API.md.
+"""The classifier service: validates a request, gets the photo, answers per docs/API.md.
 
 It knows nothing of Lambda or HTTP; `catbreed.gateway` adapts events to it.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
 from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
 from catbreed.feedback import FeedbackDesk, Verdict, parse_feedback
-from catbreed.limits import DIRECT_MAX_BYTES
+from catbreed.limits import DIRECT_MAX_BYTES, PHOTO_MAX_BYTES
 from catbreed.model import Classifier
 from catbreed.uploads import Uploads
 
@@ -99,8 +99,12 @@ class Service:
         self.feedback = feedback
 
     def breeds(self) -> dict:
-        """Body of GET /breeds."""
-        return {"breeds": list(self.classifier.breeds), "model": dict(self.classifier.info)}
+        """Body of GET /breeds: the labels, the model, and the photo limits (the page reads them)."""
+        return {
+            "breeds": list(self.classifier.breeds),
+            "model": dict(self.classifier.info),
+            "limits": {"direct_max_bytes": DIRECT_MAX_BYTES, "photo_max_bytes": PHOTO_MAX_BYTES},
+        }
 
     def predict_payload(self, payload: Any) -> Answer:
         """A prediction for a JSON request object."""

@@ -26,12 +26,14 @@ class Settings:
     upload_bucket: str = ""
     feedback_bucket: str = ""
     feedback_dir: Path = DEFAULT_FEEDBACK_DIR
+    s3_endpoint: str = ""  # empty: AWS's own S3; tests point it at moto on 127.0.0.1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        """CATBREED_MODEL_DIR, CATBREED_THREADS, CATBREED_UPLOAD_BUCKET, CATBREED_FEEDBACK_BUCKET
-        (kept feedback under feedback/; unset: the folder CATBREED_FEEDBACK_DIR, default
-        feedback-local/ beside the code), and CATBREED_ALLOW_NETWORKS (CIDRs, comma-separated: opens private ranges for local
+        """CATBREED_MODEL_DIR, CATBREED_THREADS, CATBREED_UPLOAD_BUCKET, CATBREED_S3_ENDPOINT,
+        CATBREED_FEEDBACK_BUCKET (kept feedback under feedback/; unset: the folder
+        CATBREED_FEEDBACK_DIR, default feedback-local/ beside the code), and
+        CATBREED_ALLOW_NETWORKS (CIDRs, comma-separated: opens private ranges for local
         tests and demos). A malformed value stops the start, it is never ignored."""
         allowed = tuple(
             ipaddress.ip_network(cidr.strip(), strict=False)
@@ -45,4 +47,5 @@ class Settings:
             upload_bucket=env.get("CATBREED_UPLOAD_BUCKET", "").strip(),
             feedback_bucket=env.get("CATBREED_FEEDBACK_BUCKET", "").strip(),
             feedback_dir=Path(env.get("CATBREED_FEEDBACK_DIR") or DEFAULT_FEEDBACK_DIR),
+            s3_endpoint=env.get("CATBREED_S3_ENDPOINT", "").strip(),
         )

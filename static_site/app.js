@@ -6,12 +6,13 @@ const CONFIG = Object.assign({
   apiUrl: "",
   slowAfterMs: 4000,               // then say that it is still working
   giveUpAfterMs: 25000,            // then stop waiting (API Gateway itself gives up at 30 s)
-  directMaxBytes: 4 * 1024 * 1024, // larger photos go through POST /uploads (see docs/API.md)
 }, window.CATBREED_CONFIG || {});
 const API = String(CONFIG.apiUrl || "").replace(/\/+$/, "");
 const MAX_SIDE = 1024;               // photos are shrunk to this longest side before sending
 const JPEG_QUALITY = 0.9;
-const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+// The API's photo limits in bytes, from GET /breeds (docs/API.md). Until they are known the
+// page checks nothing itself: the API's 413 answers decide.
+const LIMITS = { directMax: 0, photoMax: 0 };
 const TOP_K = 5;
 
 const MESSAGES = {
@@ -19,14 +20,14 @@ const MESSAGES = {
   invalid_url: "That link can't be used. Paste a full http:// or https:// link to a photo.",
   forbidden_url: "That link isn't public: it points to a private or local address we can't reach. " +
     "If you can see the photo, save it and upload it instead.",
-  image_too_large: "That photo is too large. Photos can be up to 10 MB; please choose a smaller one.",
+  image_too_large: "That photo is too large. Photos can be up to {photoMax}; please choose a smaller one.",
   unsupported_image: "That file isn't a photo we can read. Please use a JPEG, PNG, WebP, GIF or BMP picture.",
   download_failed: "We couldn't fetch the photo from that link. Check that the link opens a picture.",
   download_timeout: "The website with that photo took too long to answer. Try another link or upload the photo.",
   upload_not_found: "Your upload expired before we could look at it. Please send the photo again.",
   upload_failed: "We couldn't upload the photo. Please check your connection and try again.",
   uploads_unavailable: "That photo is too large to send as it is, and this server can't take bigger uploads. " +
-    "Please save it as a JPEG under 4 MB and try again.",
+    "Please save it as a JPEG under {directMax} and try again.",
   busy: "The breed finder is busy right now. Please try again in a moment.",
   timeout: "The breed finder is taking too long to answer, so we stopped waiting. Please try again in a minute.",
   internal_error: "Something went wrong on our side. Please try again in a moment.",
@@ -125,11 +126,21 @@ function showError(job, code, fallback) {
   els.predictions.replaceChildren();
   els.explain.hidden = true;
   els.modelInfo.textContent = "";
-  setMessage(MESSAGES[code] || fallback || MESSAGES.internal_error, "error");
+  setMessage(messageFor(code) || fallback || MESSAGES.internal_error, "error");
   feedback.hide(); // nothing to judge on a photo that failed
   els.uploadInstead.hidden = !LINK_ERRORS.includes(code);
   els.retry.hidden = !(lastAttempt && RETRYABLE.includes(code));
   bringIntoView();
+}
+
+// A message with the API's limits filled in ("10 MiB"); null when a limit it names is unknown.
+function messageFor(code) {
+  let unknown = false;
+  const text = (MESSAGES[code] || "").replace(/\{(\w+)\}/g, (_, name) => {
+    if (!LIMITS[name]) unknown = true;
+    return `${+(LIMITS[name] / 1048576).toFixed(1)} MiB`;
+  });
+  return text && !unknown ? text : null;
 }
 
 function percentText(probability) {
@@ -257,7 +268,7 @@ async function predict(job, request, photo) {
   if (!isCurrent(job)) return;
   if (answer.ok && answer.body?.predictions) {
     showAnswer(job, answer.body);
-  } else if (answer.status === 413 && photo && photo.size <= MAX_PHOTO_BYTES && !request.upload) {
+  } else if (answer.status === 413 && photo && !(LIMITS.photoMax && photo.size > LIMITS.photoMax) && !request.upload) {
     await predictViaUpload(job, photo);
   } else {
     showError(job, errorCode(answer), answer.body?.error?.message);
@@ -349,11 +360,11 @@ async function handleFile(file) {
   // A file the browser can't decode is still sent, so the server can say what is wrong.
   const photo = small || file;
   job.photo = photo; // the owner may let us keep it (feedback.js)
-  if (photo.size > MAX_PHOTO_BYTES) {
+  if (LIMITS.photoMax && photo.size > LIMITS.photoMax) {
     showError(job, "image_too_large");
     return;
   }
-  if (photo.size > CONFIG.directMaxBytes) {
+  if (LIMITS.directMax && photo.size > LIMITS.directMax) {
     await predictViaUpload(job, photo);
     return;
   }
@@ -461,6 +472,8 @@ function showBreeds(breeds, traits) {
 const getJson = (url) => fetch(url).then((r) => (r.ok ? r.json() : null)).catch(() => null);
 Promise.all([getJson(`${API}/breeds`), getJson("breeds.json")]).then(([list, text]) => {
   // Without the list the page names no breeds and no count rather than a wrong one.
+  LIMITS.directMax = Number(list?.limits?.direct_max_bytes) || 0;
+  LIMITS.photoMax = Number(list?.limits?.photo_max_bytes) || 0;
   const ok = Boolean(list && Array.isArray(list.breeds) && list.breeds.length);
   if (ok) showBreeds(list.breeds, (text && text.traits) || {});
   if (ok) feedback.setBreeds(list.breeds);

@@ -1,6 +1,7 @@
-"""Shared fixtures: the shipped model, real photos, a photo server on 127.0.0.1, the
-function's log records and metrics, and a network guard that fails any test which tries
-to reach beyond loopback."""
+"""Shared fixtures: the shipped model, real photos, a photo server on 127.0.0.1, moto's S3
+and Step Functions on 127.0.0.1, the function's log records and metrics, and a network guard
+that fails any test which tries to reach beyond loopback. Shared helpers and constants live
+in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote
 
@@ -21,15 +21,12 @@ import pytest
 
 from catbreed import telemetry
 from catbreed.app import create_gateway
-from catbreed.download import DownloadLimits
 from catbreed.gateway import Gateway
 from catbreed.model import DEFAULT_MODEL_DIR, Classifier
 from catbreed.service import Service
 
-FIXTURES = Path(__file__).parent / "fixtures"
-DOGS = sorted(path.name for path in FIXTURES.glob("dog_*.jpg"))
-SHARED_CATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cats"
-LOOPBACK_ONLY = DownloadLimits(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),), connect_timeout=1.0, total_timeout=2.0)
+from .helpers import FAKE_AWS, FIXTURES, LOOPBACK_ONLY, running, serving
+
 # Names the tests resolve without DNS, to every address listed; only loopback is ever connected to.
 FAKE_DNS: dict[str, tuple[str, ...]] = {
     "photos.test": ("127.0.0.1",),
@@ -113,8 +110,6 @@ def default_gateway() -> Gateway:
 @pytest.fixture(scope="session")
 def local_api(gateway: Gateway) -> Iterator[str]:
     """The local server (page + API) around the test gateway, allowed to fetch from 127.0.0.1."""
-    from .helpers import serving
-
     with serving(gateway.handle) as url:
         yield url
 
@@ -224,8 +219,6 @@ class PhotoServer(BaseHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def photo_server(cat_jpeg: bytes, coffee_jpeg: bytes) -> Iterator[str]:
     """Base URL of a photo server on 127.0.0.1."""
-    from .helpers import running
-
     PhotoServer.files = {
         "/cat.jpg": ("image/jpeg", cat_jpeg),
         "/coffee.jpg": ("image/jpeg", coffee_jpeg),
@@ -237,3 +230,31 @@ def photo_server(cat_jpeg: bytes, coffee_jpeg: bytes) -> Iterator[str]:
     with running(server) as url:
         yield url
         PhotoServer.stop.set()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """Base URL of moto's server (S3, Step Functions, IAM) on a free 127.0.0.1 port, with fake
+    credentials in the environment and CATBREED_S3_ENDPOINT pointing at it; the handler's
+    gateway is built again in that environment, as Lambda builds it at import."""
+    from moto.server import ThreadedMotoServer
+
+    import lambda_function
+    from catbreed.storage import s3_client
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in FAKE_AWS.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        patch.setenv("CATBREED_S3_ENDPOINT", endpoint)
+        patch.setattr(lambda_function, "GATEWAY", create_gateway())
+        s3_client.cache_clear()
+        try:
+            yield endpoint
+        finally:
+            s3_client.cache_clear()
+            server.stop()

@@ -1,12 +1,15 @@
-"""Test helpers: events built from the samples in events/, calls through each way in with
-every answer checked against docs/openapi.yaml, a loopback server, and photo bytes."""
+"""Test helpers: where the fixture photos are, events built from the samples in events/,
+calls through each way in with every answer checked against docs/openapi.yaml, a loopback
+server, photo bytes, and boto3 clients for moto's server."""
 
 from __future__ import annotations
 
 import base64
 import copy
 import io
+import ipaddress
 import json
+import os
 import re
 import struct
 import threading
@@ -23,10 +26,15 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_schema_validator import OAS30Validator
 from PIL import Image
 
+from catbreed.download import DownloadLimits
 from catbreed.errors import STATUS_OF_CODE
 from catbreed_local.server import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+DOGS = sorted(path.name for path in FIXTURES.glob("dog_*.jpg"))
+SHARED_CATS = ROOT.parent / "shared" / "data" / "cats"
+LOOPBACK_ONLY = DownloadLimits(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),), connect_timeout=1.0, total_timeout=2.0)
 EVENTS = ROOT / "events"
 CONTRACT = ROOT / "docs" / "openapi.yaml"
 SHAPES = ("direct", "v2", "v1")
@@ -204,3 +212,24 @@ def decompression_bomb(width: int, height: int) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# --- AWS on 127.0.0.1 (moto's server: the moto_endpoint fixture) ---------------------------
+# Fake credentials so boto3 never looks further than the environment.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+def aws_client(endpoint: str, service: str = "s3") -> Any:
+    """A boto3 client for moto's server."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")

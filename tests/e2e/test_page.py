@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import FIXTURES
+from ..helpers import FIXTURES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -737,18 +737,29 @@ def test_an_upload_over_ten_megabytes_is_refused_by_name(open_page) -> None:
     photo = b"\x00" * (6 * 1024 * 1024)
     page.set_input_files("#file-input", files=[{"name": "scan.tiff", "mimeType": "image/tiff", "buffer": photo}])
     wait_for_answer(page)
-    assert "10 MB" in page.inner_text("#message")
+    assert "10 MiB" in page.inner_text("#message")
     shoot(page, "too-large")
 
 
-def test_a_photo_over_ten_megabytes_is_refused_before_sending(page) -> None:
+@pytest.mark.parametrize(("photo_max_mib", "size_mib"), [(None, 11), (2, 3)])
+def test_a_photo_over_the_apis_limit_is_refused_before_sending(open_page, local_api: str, photo_max_mib, size_mib) -> None:
+    # The limit is the one GET /breeds states (the API's own 10 MiB, or a smaller one): the page keeps no copy.
+    import urllib.request
+
+    routes = {}
+    if photo_max_mib:
+        with urllib.request.urlopen(f"{local_api}/breeds") as response:
+            listed = json.load(response)
+        limits = {"direct_max_bytes": 1024 * 1024, "photo_max_bytes": photo_max_mib * 1024 * 1024}
+        routes["**/breeds"] = reply({**listed, "limits": limits})
+    page = open_page(routes=routes)
     sent = []
     page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
     page.set_input_files(
-        "#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (11 * 1024 * 1024)}]
+        "#file-input", files=[{"name": "huge.tiff", "mimeType": "image/tiff", "buffer": b"\x00" * (size_mib * 1024 * 1024)}]
     )
     wait_for_answer(page)
-    assert "10 MB" in page.inner_text("#message")
+    assert f"up to {photo_max_mib or 10} MiB" in page.inner_text("#message")
     assert sent == []
 
 
@@ -759,7 +770,7 @@ def test_without_an_upload_route_a_big_photo_gets_a_readable_message(page) -> No
     )
     wait_for_answer(page)
     message = page.inner_text("#message")
-    assert "too large to send" in message
+    assert "too large to send" in message and "under 4 MiB" in message  # the API's direct limit
     assert "not_found" not in message
 
 

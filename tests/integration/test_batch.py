@@ -11,9 +11,7 @@ import pytest
 
 import lambda_function
 
-from ..aws import moto_endpoint  # noqa: F401 - the fixture
-from ..conftest import FIXTURES
-from ..helpers import load_event
+from ..helpers import FIXTURES, load_event
 
 BUCKET = "my-cat-photos"
 PREFIX = "shelter/2026-11/"
@@ -21,10 +19,10 @@ PHOTOS = {"chelsea.jpg": "cat_chelsea.jpg", "coffee.jpg": "coffee.jpg", "rocket.
 
 
 @pytest.fixture(scope="module")
-def bucket(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
+def bucket(moto_endpoint: str) -> Iterator[Any]:
     from catbreed.storage import s3_client
 
-    s3 = s3_client()
+    s3 = s3_client(moto_endpoint)
     s3.create_bucket(Bucket=BUCKET)
     for name, fixture in PHOTOS.items():
         s3.put_object(Bucket=BUCKET, Key=PREFIX + name, Body=(FIXTURES / fixture).read_bytes())
@@ -59,7 +57,7 @@ def test_a_batch_answers_one_result_per_photo_with_the_fields_of_predict(bucket:
         assert results[f"s3://{BUCKET}/{PREFIX}{name}"] == {"path": f"s3://{BUCKET}/{PREFIX}{name}", **direct}
     assert results[f"s3://{BUCKET}/{PREFIX}chelsea.jpg"]["is_cat"] is True
     assert results[f"s3://{BUCKET}/{PREFIX}coffee.jpg"]["is_cat"] is False
-    for name, code in (("broken.jpg", "unsupported_image"), ("notes.txt", "unsupported_image"), ("gone.jpg", "upload_not_found")):
+    for name, code in (("broken.jpg", "unsupported_image"), ("notes.txt", "unsupported_image"), ("gone.jpg", "photo_not_found")):
         result = results[f"s3://{BUCKET}/{PREFIX}{name}"]
         assert result["error"]["code"] == code and "predictions" not in result
 

@@ -12,10 +12,9 @@ import pytest
 from catbreed.download import check_url
 from catbreed.gateway import Gateway
 from catbreed.service import Service
-from catbreed.storage import s3_client
+from catbreed.storage import reader, s3_client
 from catbreed.uploads import Uploads
 
-from ..aws import moto_endpoint  # noqa: F401 - the fixture
 from ..helpers import EVENTS, ROOT, call_http, check_direct, load_event
 
 BUCKET = "catbreed-events-test"
@@ -23,7 +22,7 @@ URL = load_event("direct_url.json")["url"]
 
 
 @pytest.fixture(scope="module")
-def events_gateway(classifier: Any, cat_jpeg: bytes, moto_endpoint: str) -> Gateway:  # noqa: F811
+def events_gateway(classifier: Any, cat_jpeg: bytes, moto_endpoint: str) -> Gateway:
     """No download leaves the machine: the sample's URL is checked as usual, then answered
     with the fixture cat."""
 
@@ -32,8 +31,8 @@ def events_gateway(classifier: Any, cat_jpeg: bytes, moto_endpoint: str) -> Gate
         assert url == URL
         return cat_jpeg
 
-    s3_client().create_bucket(Bucket=BUCKET)
-    return Gateway(Service(classifier, fetch=fetch, uploads=Uploads(BUCKET)))
+    s3_client(moto_endpoint).create_bucket(Bucket=BUCKET)
+    return Gateway(Service(classifier, fetch=fetch, uploads=Uploads(BUCKET, endpoint=moto_endpoint)), reader(moto_endpoint))
 
 
 @pytest.mark.parametrize("name", ["direct_image.json", "direct_url.json"])

@@ -26,23 +26,21 @@ from catbreed.storage import s3_client
 from catbreed.uploads import Uploads
 from catbreed_local.client import DIRECT_MAX_BYTES, format_answer
 
-from ..aws import moto_endpoint  # noqa: F401 - the fixture
-from ..conftest import LOOPBACK_ONLY
-from ..helpers import call_http, serving, v2_event
+from ..helpers import LOOPBACK_ONLY, call_http, serving, v2_event
 
 BUCKET = "catbreed-uploads-test"
 
 
 @pytest.fixture(scope="module")
-def s3(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
-    client = s3_client()  # the function's own client, pointed at moto
+def s3(moto_endpoint: str) -> Iterator[Any]:
+    client = s3_client(moto_endpoint)  # the function's own client, pointed at moto
     client.create_bucket(Bucket=BUCKET)
     yield client
 
 
 @pytest.fixture(scope="module")
-def gateway(classifier: Any, s3: Any) -> Gateway:
-    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET)))
+def gateway(classifier: Any, s3: Any, moto_endpoint: str) -> Gateway:
+    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET, endpoint=moto_endpoint)))
 
 
 def post(gateway: Gateway, path: str, payload: Any) -> tuple[int, dict]:
@@ -203,7 +201,7 @@ def test_the_scripts_send_a_photo_over_the_direct_limit_through_the_upload_path(
     with serving(gateway.handle) as api:
         assert test_cloud.main([str(big), "--api", api, "--url", f"{photo_server}/cat.jpg"]) == 0
         out = capsys.readouterr().out
-        assert "3 of 3 checks passed" in out and "via POST /uploads and S3: HTTP 200 ok" in out
+        assert "3 of 3 checks passed" in out and "POST /predict {\"upload\"} with big-cat.jpg: HTTP 200 ok" in out
         assert test_script.main([str(big), "--endpoint", f"{api}/predict"]) == 0
         assert len([line for line in capsys.readouterr().out.splitlines() if "%" in line]) == 5
         # the emulator's route has no uploads: the function's own 413 says what to do

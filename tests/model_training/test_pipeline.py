@@ -16,7 +16,7 @@ from training import convert, measure, train
 from training.agreement import FLOAT32_TOLERANCE, DisagreementError
 from training.backbones import build_backbone
 
-from .conftest import BREEDS, draw_photo
+from .helpers import BREEDS, draw_photo
 
 pytestmark = pytest.mark.slow
 

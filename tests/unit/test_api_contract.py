@@ -11,8 +11,7 @@ import pytest
 
 from catbreed.service import DIRECT_MAX_BYTES
 
-from ..conftest import DOGS, FIXTURES
-from ..helpers import SHAPES, answer, b64, call_http, refusal, v1_event, v2_event
+from ..helpers import DOGS, FIXTURES, SHAPES, answer, b64, call_http, refusal, v1_event, v2_event
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -208,3 +207,16 @@ def test_unknown_routes_and_methods(gateway, make) -> None:
     assert (status, body["error"]["code"]) == (404, "not_found")
     status, _, body = call_http(gateway, make(method="GET", path="/predict", body=None))
     assert (status, body["error"]["code"]) == (405, "method_not_allowed")
+
+
+def test_the_limits_the_breeds_route_states_are_the_ones_enforced(gateway) -> None:
+    from catbreed.errors import ImageTooLarge
+    from catbreed.uploads import check_upload_request
+
+    limits = call_http(gateway, v2_event(method="GET", path="/breeds", body=None))[2]["limits"]
+    for size, status in ((limits["direct_max_bytes"], 415), (limits["direct_max_bytes"] + 1, 413)):  # not a photo, or too big
+        event = v2_event(body=b"\xff" * size, content_type="image/jpeg", base64_body=True)
+        assert call_http(gateway, event)[0] == status
+    assert check_upload_request({"content_type": "image/jpeg", "size": limits["photo_max_bytes"]})
+    with pytest.raises(ImageTooLarge):
+        check_upload_request({"content_type": "image/jpeg", "size": limits["photo_max_bytes"] + 1})

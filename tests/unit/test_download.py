@@ -13,7 +13,7 @@ import pytest
 from catbreed.download import check_url, download, is_public
 from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
 
-from ..conftest import LOOPBACK_ONLY
+from ..helpers import LOOPBACK_ONLY
 
 
 def test_fetches_a_photo_from_an_allowed_address(photo_server: str, cat_jpeg: bytes) -> None:

@@ -18,8 +18,7 @@ from catbreed.gateway import Gateway
 from catbreed.preprocessing import load_image
 from catbreed.service import Service
 
-from ..conftest import LOOPBACK_ONLY
-from ..helpers import v1_event, v2_event
+from ..helpers import LOOPBACK_ONLY, v1_event, v2_event
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 json_values = st.recursive(

@@ -11,8 +11,7 @@ import pytest
 
 from catbreed.model import Prediction
 
-from ..conftest import FIXTURES
-from ..helpers import answer, b64
+from ..helpers import FIXTURES, answer, b64
 
 GOLDEN = json.loads((FIXTURES / "golden.json").read_text())
 

@@ -26,12 +26,13 @@ def test_every_variable_is_read() -> None:
         "CATBREED_THREADS": "2",
         "CATBREED_ALLOW_NETWORKS": " 127.0.0.1/32 , fd00::/8,",
         "CATBREED_UPLOAD_BUCKET": " photos-bucket ",
+        "CATBREED_S3_ENDPOINT": "http://127.0.0.1:5000",
     }
     settings = Settings.from_env(env)
     assert settings.model_dir == Path("/opt/model") and settings.threads == 2
     assert settings.limits.allowed_networks == (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("fd00::/8"))
     assert settings.limits == DownloadLimits(allowed_networks=settings.limits.allowed_networks)  # only the networks change
-    assert settings.upload_bucket == "photos-bucket"
+    assert settings.upload_bucket == "photos-bucket" and settings.s3_endpoint == "http://127.0.0.1:5000"
 
 
 @pytest.mark.parametrize(("name", "value"), [("CATBREED_THREADS", "two"), ("CATBREED_ALLOW_NETWORKS", "10.0.0.0/33")])
@@ -44,7 +45,10 @@ def test_the_gateway_is_built_from_the_settings(classifier) -> None:
     settings = Settings.from_env({"CATBREED_ALLOW_NETWORKS": "127.0.0.1/32", "CATBREED_UPLOAD_BUCKET": "photos-bucket"})
     service = create_gateway(settings).service
     assert service.limits is settings.limits
-    assert service.uploads.bucket == "photos-bucket"
+    assert service.uploads.bucket == "photos-bucket" and service.uploads.endpoint == ""
+    assert create_gateway(Settings(upload_bucket="b", s3_endpoint="http://127.0.0.1:5000")).service.uploads.endpoint == (
+        "http://127.0.0.1:5000"
+    )
     assert service.classifier.breeds == classifier.breeds
     assert create_gateway(Settings()).service.uploads is None  # no bucket: no uploads
 

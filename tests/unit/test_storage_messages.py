@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from catbreed.errors import UploadNotFound
+from catbreed.errors import PhotoNotFound, UploadNotFound
 from catbreed.storage import read_photo
 from catbreed.uploads import Uploads
 
@@ -24,7 +24,7 @@ class NothingReadable:
 
 
 def test_a_batch_item_that_cannot_be_read_names_the_object_not_an_upload() -> None:
-    with pytest.raises(UploadNotFound) as refused:
+    with pytest.raises(PhotoNotFound) as refused:
         read_photo("shelter-archive", "cats/a.jpg", 1024, NothingReadable())
     assert refused.value.status == 404
     assert "s3://shelter-archive/cats/a.jpg" in refused.value.message

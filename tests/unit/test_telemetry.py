@@ -8,8 +8,7 @@ from types import SimpleNamespace
 
 from catbreed import telemetry
 
-from ..conftest import FIXTURES
-from ..helpers import b64, v2_event
+from ..helpers import FIXTURES, b64, v2_event
 
 
 def metric_values(records: list[dict]) -> dict[str, list]:
