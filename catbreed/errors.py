@@ -59,7 +59,7 @@ class ImageTooLarge(CatbreedError):
     def direct(cls, max_bytes: int) -> ImageTooLarge:
         """The error for a photo sent in the request itself past the direct limit."""
         return cls(
-            f"The photo is larger than the {max_bytes // (1024 * 1024)} MB limit for photos sent in the request; "
+            f"The photo is larger than the {max_bytes // (1024 * 1024)} MiB limit for photos sent in the request; "
             "upload it first (POST /uploads takes up to 10 MB) and send {\"upload\": key}."
         )
 
@@ -67,7 +67,7 @@ class ImageTooLarge(CatbreedError):
     def request(cls) -> ImageTooLarge:
         """The error for a whole request body past what a photo at the direct limit needs."""
         return cls(
-            "The request is larger than the 4 MB limit for photos sent in the request allows; "
+            "The request is larger than the 4 MiB limit for photos sent in the request allows; "
             "upload bigger photos first (POST /uploads takes up to 10 MB)."
         )
 

@@ -17,7 +17,7 @@ from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
 from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
 from catbreed.limits import DIRECT_MAX_BYTES
 from catbreed.model import Classifier
-from catbreed.uploads import Uploads
+from catbreed.uploads import Uploads, check_key
 
 DATA_URL_PREFIX = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,")
 WHITESPACE = re.compile(r"\s+")
@@ -104,6 +104,7 @@ class Service:
         request = parse_request(payload, len(self.classifier.breeds), DIRECT_MAX_BYTES)
         if request.upload is None:
             return self.predict(request)
+        check_key(request.upload)  # a malformed key is the caller's 400, whether or not uploads are enabled
         uploads = self._uploads()
         photo = uploads.read(request.upload)
         try:

@@ -75,7 +75,7 @@ def test_a_photo_at_the_limit_is_classified(gateway, at_limit: bytes, cat_jpeg: 
 def test_one_byte_more_gets_our_413_naming_the_upload_path(gateway, at_limit: bytes, make_event) -> None:
     status, _, body = call_http(gateway, make_event(at_limit + b"\0"))
     assert (status, body["error"]["code"]) == (413, "image_too_large")
-    assert "4 MB" in body["error"]["message"] and "POST /uploads" in body["error"]["message"]
+    assert "4 MiB" in body["error"]["message"] and "POST /uploads" in body["error"]["message"]
 
 
 def test_direct_invoke_keeps_the_same_limit(gateway, at_limit: bytes) -> None:
