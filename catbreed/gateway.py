@@ -116,6 +116,7 @@ class Gateway:
         started = time.perf_counter()
         kind = event_kind(event)
         record = telemetry.Record(request_id=request_id(event, kind, context), event=kind, route=kind)
+        headers = {"Content-Type": "application/json"}
         try:
             if kind == "batch":
                 body = run_batch(event, lambda photo, top_k: self.service.predict_stored(photo, top_k).body)
@@ -128,6 +129,8 @@ class Gateway:
                 body, record.answer = self.route(request)
         except CatbreedError as exc:
             body, record.status, record.outcome = exc.to_body(), exc.status, exc.code
+            if isinstance(exc, MethodNotAllowed) and exc.allow:
+                headers["Allow"] = ", ".join(exc.allow)
         except Exception:
             body, record.status, record.outcome = INTERNAL_ERROR_BODY, 500, "internal_error"
             telemetry.logger.exception("unhandled error", extra={"request_id": record.request_id, "route": record.route})
@@ -137,7 +140,7 @@ class Gateway:
             return body
         return {
             "statusCode": record.status,
-            "headers": {"Content-Type": "application/json"},
+            "headers": headers,
             "isBase64Encoded": False,
             "body": json.dumps(body),
         }
@@ -148,7 +151,7 @@ class Gateway:
         if methods is None:
             raise NotFound(f"There is no route {request.path}; use POST /predict, POST /uploads or GET /breeds.")
         if request.method not in methods:
-            raise MethodNotAllowed(f"{request.path} takes {' or '.join(methods)}, not {request.method}.")
+            raise MethodNotAllowed(f"{request.path} takes {' or '.join(methods)}, not {request.method}.", allow=methods)
         if request.path == "/breeds":
             return self.service.breeds(), None
         if request.path == "/uploads":

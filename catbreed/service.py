@@ -61,17 +61,17 @@ def parse_request(payload: Any, breeds: int, max_bytes: int) -> PredictRequest:
     """Validate the JSON request object of API.md."""
     if not isinstance(payload, dict):
         raise InvalidRequest("The request must be a JSON object with a url, an image or an upload.")
+    if sum(field in payload for field in ("url", "image", "upload")) != 1:  # a null counts as sent
+        raise InvalidRequest("Send exactly one of url, image and upload.")
     url, image, top_k = payload.get("url"), payload.get("image"), payload.get("top_k", 5)
     upload = payload.get("upload")
-    if [url, image, upload].count(None) != 2:
-        raise InvalidRequest("Send exactly one of url, image and upload.")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= breeds:
         raise InvalidRequest(f"top_k must be a whole number from 1 to {breeds}.")
-    if url is not None:
+    if "url" in payload:
         if not isinstance(url, str):
             raise InvalidRequest("The url must be a string.", code="invalid_url")
         return PredictRequest(url=url, image=None, top_k=top_k)
-    if upload is not None:
+    if "upload" in payload:
         if not isinstance(upload, str):
             raise InvalidRequest("The upload must be the key POST /uploads answered.")
         return PredictRequest(url=None, image=None, top_k=top_k, upload=upload)
