@@ -237,6 +237,11 @@ def without_xnnpack_notice() -> Iterator[None]:
             sys.stderr.flush()
 
 
+def print_request_line(line: str) -> None:
+    """A request's line goes to stderr, as http.server's own would (stdout is the banner's)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def show_json_logs(enabled: bool) -> None:
     """The function's JSON log records and metrics (what Lambda shows) only when asked for;
     its error records always."""
@@ -265,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return gateway.handle(event, context)
 
     try:  # bind before the model loads: a busy port stops the start at once
-        server = make_server(handle, args.host, args.port, allow_batch=args.allow_batch, log=lambda line: print(line, flush=True))
+        server = make_server(handle, args.host, args.port, allow_batch=args.allow_batch, log=print_request_line)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
