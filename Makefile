@@ -52,6 +52,7 @@ train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an
 
 bench: setup-dev ## speed, memory and size figures (prints a table and JSON)
 	$(PY) scripts/benchmark.py
+	$(PY) scripts/decode_memory.py
 
 load: setup-dev ## bounded load test of the local server (127.0.0.1 only)
 	$(PY) scripts/load_test.py
