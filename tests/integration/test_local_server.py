@@ -139,3 +139,24 @@ def test_a_busy_port_is_said_in_one_line_at_once() -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == f"port {port} is busy; try PORT=9000 make run"
     assert result.stdout == ""
+
+
+def test_the_started_server_shows_one_line_a_request_and_nothing_else() -> None:
+    """`make run`'s terminal: the banner, then a line per request; no JSON records, no
+    metrics blobs, no LiteRT notice (those are Lambda's, or --json-logs')."""
+    command = [sys.executable, "-m", "catbreed_local.server", "--port", "0"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = process.stdout.readline()
+        url = banner.split()[4].rstrip("/")
+        assert url.startswith("http://127.0.0.1:")
+        assert ask(url, "POST", "/predict", b"{", JSON)[0] == 400
+        assert ask(url, "GET", "/breeds")[0] == 200
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    assert out == ""
+    assert err.splitlines() == [
+        line for line in err.splitlines() if line.startswith(("POST /predict 400 invalid_request ", "GET /breeds 200 "))
+    ]
+    assert len(err.splitlines()) == 2
