@@ -69,6 +69,7 @@ train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an
 
 bench: setup-dev ## speed, memory, size, and time and cost at each Lambda memory size (tables, JSON, docs/lambda-cost.png)
 	$(PY) scripts/benchmark.py
+	$(PY) scripts/decode_memory.py
 
 load: setup-dev ## bounded load test of the local server (127.0.0.1 only)
 	$(PY) scripts/load_test.py

@@ -1,31 +1,37 @@
 """Downloading a photo from a user-given URL without letting the URL reach inside.
 
-The host is resolved once per hop and every address it resolves to must be public; the
-connection then goes to that checked address (SNI and Host keep the name), so a DNS answer
-cannot change between check and use. Redirects are followed by hand, each hop checked again.
-Connect and total time limits apply, and reading stops past the byte limit whatever
+The host is resolved once per hop and every address it resolves to must be public, on port
+80 or 443; the connection then goes to that checked address (SNI and Host keep the name), so
+a DNS answer cannot change between check and use. Redirects are followed by hand, each hop
+checked again. The total time limit holds from connect to last byte: a watchdog shuts the
+hop's connection down when the time left is up, whatever the server sends (trickled headers,
+a stalled TLS handshake, a dripping body). Reading stops past the byte limit whatever
 Content-Length says.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
 from catbreed import __version__
-from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
+from catbreed.errors import CatbreedError, DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
 from catbreed.limits import PHOTO_MAX_BYTES
 
 USER_AGENT = f"catbreed/{__version__} (+https://github.com/catbreed/catbreed; photo fetcher)"
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
 HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+PORTS = (80, 443)  # the web's ports: a photo URL is no way into other services
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -34,7 +40,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True)
 class DownloadLimits:
-    """How far a download may go. `allowed_networks` opens private ranges (tests only)."""
+    """How far a download may go. `allowed_networks` opens private ranges, on any port
+    (tests and local demos only)."""
 
     max_bytes: int = PHOTO_MAX_BYTES
     connect_timeout: float = 3.0
@@ -103,9 +110,12 @@ def resolve(host: str, port: int, limits: DownloadLimits) -> str:
     if not addresses:
         raise DownloadFailed(f"The photo's host name {host!r} could not be resolved.")
     for address in addresses:
-        allowed = any(address in network for network in limits.allowed_networks)
-        if not allowed and not is_public(address):
+        if any(address in network for network in limits.allowed_networks):
+            continue
+        if not is_public(address):
             raise forbidden_url("That URL points at a private, local or reserved address; use a public photo URL.")
+        if port not in PORTS:
+            raise invalid_url(f"Only ports 80 and 443 are accepted in photo URLs, not {port}.")
     return str(addresses[0])
 
 
@@ -145,44 +155,101 @@ def check_url(url: str) -> tuple[str, str, int, str]:
     return scheme, parts.hostname, port or (443 if scheme == "https" else 80), path
 
 
-def _pool_for(url: str, limits: DownloadLimits, deadline: float) -> tuple[urllib3.HTTPConnectionPool, str, dict]:
+class Watchdog:
+    """Shuts a hop's connection down when its time is up, so no server can hold a read open:
+    the one time limit of a hop from connect to last byte (the connect timeout aside)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        """The hop's socket, as soon as it is connected (before TLS)."""
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._sock is not None:
+                _shut(self._sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    """Wake any read blocked on `sock`: it sees the end of the stream."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watched:
+    """A urllib3 connection that hands its socket to the hop's watchdog."""
+
+    def __init__(self, *args: object, watchdog: Watchdog, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.watchdog = watchdog
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self.watchdog.watch(sock)
+        return sock
+
+
+class _WatchedHTTP(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPS(_Watched, HTTPSConnection):
+    pass
+
+
+def _pool_for(
+    url: str, limits: DownloadLimits, watchdog: Watchdog, remaining: float
+) -> tuple[urllib3.HTTPConnectionPool, str, dict]:
     """One hop: check the URL and resolve it; a pool bound to the checked address, the
-    path and the headers (Host and SNI keep the name)."""
+    path and the headers (Host and SNI keep the name). Reads wait as long as the watchdog lets them."""
     scheme, host, port, path = check_url(url)
     address = resolve(host, port, limits)
-    remaining = max(deadline - time.monotonic(), 0.01)
-    timeout = urllib3.Timeout(connect=min(limits.connect_timeout, remaining), read=remaining)
+    timeout = urllib3.Timeout(connect=min(limits.connect_timeout, remaining), read=None)
     name = f"[{host}]" if ":" in host else host
     headers = {
-        "Host": name if port in (80, 443) else f"{name}:{port}",
+        "Host": name if port in PORTS else f"{name}:{port}",
         "User-Agent": USER_AGENT,
         "Accept": "image/*,*/*;q=0.5",
     }
+    options = {"timeout": timeout, "retries": False, "maxsize": 1, "watchdog": watchdog}
     if scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, retries=False, maxsize=1, server_hostname=host, assert_hostname=host
-        )
+        pool = urllib3.HTTPSConnectionPool(address, port, server_hostname=host, assert_hostname=host, **options)
+        pool.ConnectionCls = _WatchedHTTPS
     else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+        pool = urllib3.HTTPConnectionPool(address, port, **options)
+        pool.ConnectionCls = _WatchedHTTP
     return pool, path, headers
 
 
-def _read_body(response: urllib3.BaseHTTPResponse, limits: DownloadLimits, deadline: float) -> bytes:
-    """Read at most `max_bytes`, giving up at the deadline."""
+def _read_body(response: urllib3.BaseHTTPResponse, limits: DownloadLimits) -> bytes:
+    """Read at most `max_bytes` (the watchdog ends the stream when time is up)."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
         raise ImageTooLarge.over(limits.max_bytes)
     chunks, size = [], 0
-    while True:
-        if time.monotonic() > deadline:
-            raise DownloadTimeout.after(limits.total_timeout)
-        chunk = response.read1(65536)  # returns what has arrived, so the deadline is checked often
-        if not chunk:
-            return b"".join(chunks)
+    while chunk := response.read1(65536):
         size += len(chunk)
         if size > limits.max_bytes:
             raise ImageTooLarge.over(limits.max_bytes)
         chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def download(url: str, limits: DownloadLimits = DEFAULT_LIMITS) -> bytes:
@@ -190,34 +257,52 @@ def download(url: str, limits: DownloadLimits = DEFAULT_LIMITS) -> bytes:
     deadline = time.monotonic() + limits.total_timeout
     current = url
     for _hop in range(limits.max_redirects + 1):
-        pool, path, headers = _pool_for(current, limits, deadline)
-        try:
-            with pool:
-                response = pool.urlopen(
-                    "GET", path, headers=headers, redirect=False, preload_content=False, assert_same_host=False
-                )
-                try:
-                    if response.status in (301, 302, 303, 307, 308):
-                        location = response.headers.get("Location")
-                        if not location:
-                            raise DownloadFailed("The photo's server sent a redirect without a location.")
-                        current = urljoin(current, location)
-                        continue
-                    if not 200 <= response.status < 300:
-                        raise DownloadFailed(f"The photo's server answered with HTTP {response.status}.")
-                    return _read_body(response, limits, deadline)
-                finally:
-                    response.release_conn()
-                    response.close()
-        except NewConnectionError as exc:  # refused, unreachable (a subclass of ConnectTimeoutError)
-            raise DownloadFailed("The photo's server could not be reached.") from exc
-        except (ConnectTimeoutError, ReadTimeoutError, TimeoutError) as exc:
-            raise DownloadTimeout.after(limits.total_timeout) from exc
-        except (HTTPError, OSError) as exc:
-            if _is_timeout(exc):
-                raise DownloadTimeout.after(limits.total_timeout) from exc
-            raise DownloadFailed("The photo could not be downloaded from that URL.") from exc
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DownloadTimeout.after(limits.total_timeout)
+        with Watchdog(remaining) as watchdog:
+            pool, path, headers = _pool_for(current, limits, watchdog, remaining)
+            try:
+                location, photo = _fetch(pool, path, headers, limits)
+            except (CatbreedError, HTTPError, OSError) as exc:
+                if watchdog.expired:  # whatever the cut-off stream looked like
+                    raise DownloadTimeout.after(limits.total_timeout) from exc
+                if isinstance(exc, CatbreedError):
+                    raise
+                raise _download_error(exc, limits) from exc
+            if watchdog.expired:  # the stream ended because time was up, not because the photo did
+                raise DownloadTimeout.after(limits.total_timeout)
+        if location is None:
+            return photo
+        current = urljoin(current, location)
     raise DownloadFailed(f"The photo's URL redirected more than {limits.max_redirects} times.")
+
+
+def _fetch(pool: urllib3.HTTPConnectionPool, path: str, headers: dict, limits: DownloadLimits) -> tuple[str | None, bytes]:
+    """One hop's answer: (a redirect's location, b"") or (None, the photo)."""
+    with pool:
+        response = pool.urlopen("GET", path, headers=headers, redirect=False, preload_content=False, assert_same_host=False)
+        try:
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.headers.get("Location")
+                if not location:
+                    raise DownloadFailed("The photo's server sent a redirect without a location.")
+                return location, b""
+            if not 200 <= response.status < 300:
+                raise DownloadFailed(f"The photo's server answered with HTTP {response.status}.")
+            return None, _read_body(response, limits)
+        finally:
+            response.release_conn()
+            response.close()
+
+
+def _download_error(exc: BaseException, limits: DownloadLimits) -> CatbreedError:
+    """The domain error for a failed connection: a timeout, or a failure."""
+    if _is_timeout(exc):
+        return DownloadTimeout.after(limits.total_timeout)
+    if isinstance(exc, NewConnectionError):  # refused, unreachable (a subclass of ConnectTimeoutError)
+        return DownloadFailed("The photo's server could not be reached.")
+    return DownloadFailed("The photo could not be downloaded from that URL.")
 
 
 def _is_timeout(exc: BaseException) -> bool:

@@ -136,9 +136,13 @@ class PhotoNotFound(CatbreedError):
 
 
 class MethodNotAllowed(CatbreedError):
-    """The route exists but not for this method."""
+    """The route exists but not for this method; `allow` lists those it takes (the Allow header)."""
 
     code = "method_not_allowed"
+
+    def __init__(self, message: str, allow: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.allow = allow
 
 
 INTERNAL_ERROR_BODY = {"error": {"code": "internal_error", "message": "Something went wrong on our side; please try again."}}

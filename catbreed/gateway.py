@@ -128,6 +128,7 @@ class Gateway:
         started = time.perf_counter()
         kind = event_kind(event)
         record = telemetry.Record(request_id=request_id(event, kind, context), event=kind, route=kind)
+        headers = {"Content-Type": "application/json"}
         try:
             if kind == "batch":
                 body = run_batch(event, lambda photo, top_k: self.service.predict_stored(photo, top_k).body, self.read_stored)
@@ -144,6 +145,8 @@ class Gateway:
                     record.answer = outcome
         except CatbreedError as exc:
             body, record.status, record.outcome = exc.to_body(), exc.status, exc.code
+            if isinstance(exc, MethodNotAllowed) and exc.allow:
+                headers["Allow"] = ", ".join(exc.allow)
         except Exception:
             body, record.status, record.outcome = INTERNAL_ERROR_BODY, 500, "internal_error"
             telemetry.logger.exception("unhandled error", extra={"request_id": record.request_id, "route": record.route})
@@ -153,7 +156,7 @@ class Gateway:
             return body
         return {
             "statusCode": record.status,
-            "headers": {"Content-Type": "application/json"},
+            "headers": headers,
             "isBase64Encoded": False,
             "body": json.dumps(body),
         }
@@ -170,7 +173,7 @@ class Gateway:
         if methods is None:
             raise NotFound(f"There is no route {request.path}; use POST /predict, POST /uploads or GET /breeds.")
         if request.method not in methods:
-            raise MethodNotAllowed(f"{request.path} takes {' or '.join(methods)}, not {request.method}.")
+            raise MethodNotAllowed(f"{request.path} takes {' or '.join(methods)}, not {request.method}.", allow=methods)
         if request.path == "/breeds":
             return self.service.breeds(), None
         if request.path == "/uploads":

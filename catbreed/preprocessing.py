@@ -17,9 +17,27 @@ from catbreed.errors import UnsupportedImage
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is far above any phone's; bombs are refused
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP"})
 WHITE = (255, 255, 255)
+WIDE_GRAY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 
-# We do our own pixel check before decoding; PIL's warning would only duplicate it.
-Image.MAX_IMAGE_PIXELS = None
+# What decoding costs: the peak bytes per pixel of decoding a photo of each mode and turning
+# it into RGB here (Pillow keeps RGB in 4 bytes; "PA" also stands for a palette with
+# transparency), plus what a decoder holds besides (WebP), measured with
+# scripts/decode_memory.py and rounded up; other modes cost the most. A photo whose pixels
+# would cost more than DECODE_MAX_BYTES is refused before it is decoded, which keeps every
+# accepted photo under half of the function's 1,024 MB (about 100 MB are the model's).
+DECODE_BYTES_PER_PIXEL = {"1": 5, "L": 5, "P": 5, "PA": 10, "RGB": 4, "CMYK": 9, "RGBA": 9, "I;16": 9, "LA": 13}
+DECODER_BYTES_PER_PIXEL = {"WEBP": 8}
+DECODE_MAX_BYTES = 300_000_000
+
+# Pillow's own bomb check, at our cap (it raises past twice the cap, before reading a pixel).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def bytes_per_pixel(image: Image.Image) -> int:
+    """What each pixel of `image` costs to decode and convert here, at the peak."""
+    mode = "PA" if image.mode == "P" and "transparency" in image.info else image.mode
+    per_pixel = DECODE_BYTES_PER_PIXEL.get(mode, max(DECODE_BYTES_PER_PIXEL.values()))
+    return per_pixel + DECODER_BYTES_PER_PIXEL.get(image.format or "", 0)
 
 
 def load_image(data: bytes, min_side: int = 0) -> Image.Image:
@@ -27,10 +45,10 @@ def load_image(data: bytes, min_side: int = 0) -> Image.Image:
 
     JPEG, PNG, WebP, GIF (first frame) and BMP are accepted. EXIF orientation is applied,
     transparency is composited on white, and CMYK, 16-bit, palette and grayscale images
-    become 8-bit RGB. The pixel count is checked from the header, before decoding.
-    `min_side` lets JPEG decode at a reduced scale while keeping the shorter side at least
-    that long (a large speed-up for phone photos; 0 decodes at full size).
-    Raises UnsupportedImage for anything else.
+    become 8-bit RGB. The pixel count, and what decoding them would cost in memory, are
+    checked from the header, before decoding. `min_side` lets JPEG decode at a reduced scale
+    while keeping the shorter side at least that long (a large speed-up for phone photos;
+    0 decodes at full size). Raises UnsupportedImage for anything else.
     """
     if not data:
         raise UnsupportedImage("The photo is empty.")
@@ -42,17 +60,30 @@ def load_image(data: bytes, min_side: int = 0) -> Image.Image:
                 raise UnsupportedImage("That file is not a supported image; send a JPEG, PNG, WebP, GIF or BMP photo.")
             width, height = image.size
             if width < 1 or height < 1 or width * height > MAX_PIXELS:
-                raise UnsupportedImage(f"The photo has too many pixels ({width}x{height}); the limit is {MAX_PIXELS:,}.")
+                raise too_many_pixels(f" ({width}x{height})")
             if min_side and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", (min_side, min_side))
+            per_pixel = bytes_per_pixel(image)
+            if image.size[0] * image.size[1] * per_pixel > DECODE_MAX_BYTES:
+                raise UnsupportedImage(
+                    f"The photo has too many pixels for its kind ({width}x{height}, {image.mode}); "
+                    f"the limit for it is {DECODE_MAX_BYTES // per_pixel:,}."
+                )
             image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright photo
             return to_rgb(image)
     except UnsupportedImage:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise too_many_pixels("") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as exc:
         raise UnsupportedImage("The photo could not be read; it may be damaged or not an image.") from exc
+
+
+def too_many_pixels(size: str) -> UnsupportedImage:
+    """The error for a photo past MAX_PIXELS; `size` says its own when known."""
+    return UnsupportedImage(f"The photo has too many pixels{size}; the limit is {MAX_PIXELS:,}.")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -60,20 +91,27 @@ def to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode == "RGB":
         return image
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        peak = values.max() if values.size else 0
-        scale = 255.0 / 65535.0 if peak > 255 else 1.0
-        gray = np.clip(values * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, "L").convert("RGB")
+    if mode in WIDE_GRAY_MODES:
+        return wide_gray_to_rgb(image)
     if mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
         mode = "RGBA"
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (*WHITE, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        rgba = image if mode == "RGBA" else image.convert("RGBA")
+        rgb = Image.new("RGB", rgba.size, WHITE)
+        rgb.paste(rgba, mask=rgba.getchannel("A"))
+        return rgb
     return image.convert("RGB")
+
+
+def wide_gray_to_rgb(image: Image.Image) -> Image.Image:
+    """16-bit (and 32-bit) grayscale to 8-bit RGB, in integers: past 255 the 16-bit range is
+    scaled onto 0..255 (v // 257); no float copies of the pixels."""
+    values = np.array(image)
+    if values.size and values.max() > 255:
+        np.floor_divide(values, 257, out=values)
+    np.clip(values, 0, 255, out=values)
+    return Image.fromarray(values.astype(np.uint8), "L").convert("RGB")
 
 
 def to_model_input(image: Image.Image, size: int) -> np.ndarray:

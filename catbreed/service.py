@@ -18,7 +18,7 @@ from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
 from catbreed.feedback import FeedbackDesk, Verdict, parse_feedback
 from catbreed.limits import DIRECT_MAX_BYTES, PHOTO_MAX_BYTES
 from catbreed.model import Classifier
-from catbreed.uploads import Uploads
+from catbreed.uploads import Uploads, check_key
 
 DATA_URL_PREFIX = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,")
 WHITESPACE = re.compile(r"\s+")
@@ -62,17 +62,17 @@ def parse_request(payload: Any, breeds: int, max_bytes: int) -> PredictRequest:
     """Validate the JSON request object of API.md."""
     if not isinstance(payload, dict):
         raise InvalidRequest("The request must be a JSON object with a url, an image or an upload.")
+    if sum(field in payload for field in ("url", "image", "upload")) != 1:  # a null counts as sent
+        raise InvalidRequest("Send exactly one of url, image and upload.")
     url, image, top_k = payload.get("url"), payload.get("image"), payload.get("top_k", 5)
     upload = payload.get("upload")
-    if [url, image, upload].count(None) != 2:
-        raise InvalidRequest("Send exactly one of url, image and upload.")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= breeds:
         raise InvalidRequest(f"top_k must be a whole number from 1 to {breeds}.")
-    if url is not None:
+    if "url" in payload:
         if not isinstance(url, str):
             raise InvalidRequest("The url must be a string.", code="invalid_url")
         return PredictRequest(url=url, image=None, top_k=top_k)
-    if upload is not None:
+    if "upload" in payload:
         if not isinstance(upload, str):
             raise InvalidRequest("The upload must be the key POST /uploads answered.")
         return PredictRequest(url=None, image=None, top_k=top_k, upload=upload)
@@ -111,6 +111,7 @@ class Service:
         request = parse_request(payload, len(self.classifier.breeds), DIRECT_MAX_BYTES)
         if request.upload is None:
             return self.predict(request)
+        check_key(request.upload)  # a malformed key is the caller's 400, whether or not uploads are enabled
         uploads = self._uploads()
         photo = uploads.read(request.upload)
         try:

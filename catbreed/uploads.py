@@ -37,7 +37,7 @@ def check_upload_request(payload: Any) -> tuple[str, int]:
     content_type, size = payload.get("content_type"), payload.get("size")
     if not isinstance(content_type, str) or not content_type:
         raise InvalidRequest("content_type must be the photo's type, such as image/jpeg.")
-    content_type = content_type.strip().lower()
+    content_type = content_type.lower()  # types are case-insensitive; nothing else is loosened (docs/openapi.yaml)
     if not IMAGE_TYPE.fullmatch(content_type):
         raise UnsupportedImage(f"Only images can be uploaded, not {content_type[:80]}.")
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:

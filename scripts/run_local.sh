@@ -11,9 +11,13 @@ python=".venv/bin/python"
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT INT TERM
 
-for _ in $(seq 1 100); do
-  if "$python" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/breeds', timeout=1)" 2>/dev/null; then
-    break
+# Wait for this server (its Server header), not whatever else may answer on the port; if it
+# stops (a busy port: it has said so in one line), stop too.
+ready="import sys, urllib.request as u; sys.exit(not u.urlopen('http://127.0.0.1:$port/breeds', timeout=1).headers['Server'].startswith('catbreed-local'))"
+until "$python" -c "$ready" 2>/dev/null; do
+  if ! kill -0 "$server" 2>/dev/null; then
+    wait "$server" || exit $?
+    exit 1
   fi
   sleep 0.2
 done

@@ -71,15 +71,17 @@ function setMessage(text, kind) {
   els.message.className = kind ? `message ${kind}` : "message";
 }
 
+// The preview appears once its photo has loaded (see the load listener below): a link the
+// browser cannot show never flashes a broken image while it is tried.
 function setPreview(src) {
-  if (src) {
-    els.preview.hidden = false;
-    els.preview.src = src;
-  } else {
-    els.preview.hidden = true;
-    els.preview.removeAttribute("src");
-  }
-  els.result.classList.toggle("no-photo", !src);
+  showPreview(false);
+  if (src) els.preview.src = src;
+  else els.preview.removeAttribute("src");
+}
+
+function showPreview(shown) {
+  els.preview.hidden = !shown;
+  els.result.classList.toggle("no-photo", !shown);
 }
 
 function showBusy(job, previewSrc, text) {
@@ -393,7 +395,8 @@ function handleUrl(url) {
   predict(job, { url, top_k: TOP_K }, null);
 }
 
-// A link the browser can't show either: no broken-image icon, just no preview.
+// A photo shows when it has loaded; a link the browser can't show either: no preview at all.
+els.preview.addEventListener("load", () => showPreview(true));
 els.preview.addEventListener("error", () => setPreview(null));
 
 // --- wiring ---------------------------------------------------------------------------

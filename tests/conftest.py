@@ -165,6 +165,17 @@ class PhotoServer(BaseHTTPRequestHandler):
         self.head(200, Content_Type=content_type, Content_Length=str(len(data)))
         self.wfile.write(data)
 
+    def trickle_headers(self) -> None:
+        """A 404's header a few bytes every 50 ms for 4 s, then its end."""
+        with contextlib.suppress(OSError):
+            self.wfile.write(b"HTTP/1.1 404 Not Found\r\nX-Padding: ")
+            for _ in range(80):
+                if self.stop.wait(0.05):
+                    return
+                self.wfile.write(b"abc")
+                self.wfile.flush()
+            self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         if path == "/redirect":  # ?to=URL, or ?code=303&to=URL
@@ -189,6 +200,16 @@ class PhotoServer(BaseHTTPRequestHandler):
                     self.wfile.flush()
         elif path == "/hang":  # headers never come
             self.stop.wait()
+        elif path == "/trickled-headers":
+            self.trickle_headers()
+        elif path.startswith("/slow-hops/"):  # /slow-hops/N: each hop answers after 0.6 s, N redirects then the cat
+            left = int(path.removeprefix("/slow-hops/"))
+            if self.stop.wait(0.6):
+                return
+            if left:
+                self.head(302, Location=f"/slow-hops/{left - 1}", Content_Length="0")
+            else:
+                self.send_file(*self.files["/cat.jpg"])
         elif path == "/huge-no-length":
             self.head(200, Content_Type="image/jpeg", Connection="close")
             with contextlib.suppress(OSError):

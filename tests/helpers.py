@@ -200,9 +200,9 @@ def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
     return buffer.getvalue()
 
 
-def decompression_bomb(width: int, height: int) -> bytes:
-    """A tiny PNG whose header declares width x height pixels."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+def decompression_bomb(width: int, height: int, bit_depth: int = 8, color_type: int = 2) -> bytes:
+    """A tiny PNG whose header declares width x height pixels (8-bit RGB unless told)."""
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))

@@ -293,12 +293,23 @@ def test_a_bad_link_and_a_network_failure_are_explained(page) -> None:
 
 
 def test_a_link_that_cannot_be_fetched_leaves_no_broken_image(page, photo_server: str) -> None:
+    """Not at the end, and not for a moment while the browser tries the link (an observer
+    records every image shown without its pixels)."""
+    page.evaluate(
+        """() => {
+          window.brokenSeen = 0;
+          const check = () => { window.brokenSeen += [...document.images]
+            .filter(i => i.getClientRects().length && !i.naturalWidth).length; };
+          new MutationObserver(check).observe(document.body, {attributes: true, subtree: true, childList: true});
+        }"""
+    )
     page.fill("#url-input", f"{photo_server}/missing.jpg")
     page.press("#url-input", "Enter")
     wait_for_answer(page)
-    page.wait_for_selector("#preview", state="hidden")
+    page.wait_for_function("document.querySelector('#preview').getAttribute('src') === null")  # the browser gave up too
     broken = page.evaluate("[...document.images].filter(i => i.getClientRects().length && !i.naturalWidth).length")
     assert broken == 0
+    assert page.evaluate("window.brokenSeen") == 0
     assert "couldn't fetch the photo" in page.inner_text("#message")
     assert page.is_visible("#upload-instead")
     shoot(page, "link-failed")
@@ -553,6 +564,16 @@ def test_near_zero_breeds_show_as_less_than_one_percent(open_page) -> None:
     # the live status line tells screen readers the top breed; on screen the bars say it
     assert page.text_content("#message") == "Most likely Bengal, more than 99 percent."
     assert page.evaluate("document.querySelector('#message').getBoundingClientRect().width") <= 1
+
+
+def test_percentages_are_rounded_to_the_nearest_whole_number(open_page) -> None:
+    """46.87% shows as 47%, not 46%: each of these rounds differently down and to nearest."""
+    body = answer(("Bengal", 0.4687), ("Egyptian Mau", 0.2351), ("Abyssinian", 0.1049), ("Ocicat", 0.0951), ("Savannah", 0.0962))
+    page = open_page(routes={"**/predict": reply(body)})
+    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    wait_for_answer(page)
+    assert [p for _, p in bars(page)] == ["47%", "24%", "10%", "10%", "10%"]
+    assert page.get_attribute("#predictions li:nth-child(1)", "aria-label") == "Bengal: 47 percent"
 
 
 def test_an_unsure_answer_says_so_in_plain_words_and_still_shows_the_closest_breeds(open_page) -> None:

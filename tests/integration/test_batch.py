@@ -70,6 +70,28 @@ def test_top_k_comes_from_the_batch_input(bucket: Any) -> None:
     assert len(result["predictions"]) == 2
 
 
+def test_an_s3_error_on_one_photo_is_that_photos_error_not_the_batchs(bucket: Any) -> None:
+    """S3 throttling one read (a botocore ClientError, no OSError and no error of ours): that
+    photo answers internal_error, the others their breeds."""
+    from botocore.exceptions import ClientError
+
+    from catbreed.batch import run_batch
+    from catbreed.storage import read_photo
+
+    def read(bucket_name: str, key: str, max_bytes: int) -> bytes:
+        if key.endswith("coffee.jpg"):
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "GetObject")
+        return read_photo(bucket_name, key, max_bytes)
+
+    event = batch_event(bucket)
+    event["Items"] = [i for i in event["Items"] if i["Key"].endswith(("chelsea.jpg", "coffee.jpg"))]
+    service = lambda_function.GATEWAY.service
+    answer = run_batch(event, lambda photo, top_k: service.predict_stored(photo, top_k).body, read)
+    results = {r["path"]: r for r in answer["results"]}
+    assert results[f"s3://{BUCKET}/{PREFIX}coffee.jpg"]["error"]["code"] == "internal_error"
+    assert results[f"s3://{BUCKET}/{PREFIX}chelsea.jpg"]["is_cat"] is True
+
+
 def test_a_batch_without_its_bucket_is_refused_not_crashed() -> None:
     answer = lambda_function.lambda_handler({"BatchInput": {}, "Items": [{"Key": "a.jpg"}]}, None)
     assert answer["error"]["code"] == "invalid_request"

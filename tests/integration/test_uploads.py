@@ -190,6 +190,8 @@ def test_without_a_bucket_uploads_are_not_offered(classifier: Any) -> None:
     plain = Gateway(Service(classifier))
     assert post(plain, "/uploads", {"content_type": "image/jpeg", "size": 10})[0] == 404
     assert post(plain, "/predict", {"upload": "uploads/0123456789abcdef0123456789abcdef"})[0] == 404
+    status, body = post(plain, "/predict", {"upload": "photos/cat.jpg"})  # a malformed key is the caller's error first
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
 
 
 def test_the_scripts_send_a_photo_over_the_direct_limit_through_the_upload_path(

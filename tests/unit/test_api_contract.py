@@ -11,7 +11,7 @@ import pytest
 
 from catbreed.service import DIRECT_MAX_BYTES
 
-from ..helpers import DOGS, FIXTURES, SHAPES, answer, b64, call_http, refusal, v1_event, v2_event
+from ..helpers import DOGS, FIXTURES, SHAPES, answer, b64, call_http, check_answer, refusal, v1_event, v2_event
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -59,6 +59,9 @@ BAD_REQUESTS = [
     ({}, "invalid_request"),
     ({"top_k": 3}, "invalid_request"),
     ({"url": "http://a.test/x.jpg", "image": "AAAA"}, "invalid_request"),
+    ({"url": "http://a.test/x.jpg", "upload": "uploads/0123456789abcdef0123456789abcdef"}, "invalid_request"),
+    ({"image": "AAAA", "upload": "uploads/0123456789abcdef0123456789abcdef"}, "invalid_request"),
+    ({"url": "http://a.test/x.jpg", "image": "AAAA", "upload": "uploads/0123456789abcdef0123456789abcdef"}, "invalid_request"),
     ({"image": "%%% not base64 %%%"}, "invalid_request"),
     ({"image": ""}, "invalid_request"),
     ({"image": 12345}, "invalid_request"),
@@ -89,6 +92,34 @@ BAD_REQUESTS = [
 def test_bad_requests_get_400(default_gateway, shape: str, payload: dict, code: str) -> None:
     body = refusal(default_gateway, shape, payload, 400, code)
     assert body["error"]["message"].endswith(".")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("stray", ["!", "*", "-", "_", "é"])
+def test_a_character_outside_base64_is_refused_not_skipped(gateway, cat_jpeg: bytes, shape: str, stray: str) -> None:
+    """One stray character in a real photo's base64: a lenient decoder would drop it and
+    answer; the contract says standard base64 (line breaks and spaces only are allowed)."""
+    text = b64(cat_jpeg)
+    refusal(gateway, shape, {"image": text[:1000] + stray + text[1000:]}, 400, "invalid_request")
+    assert answer(gateway, shape, {"image": text[:1000] + "\n " + text[1000:]})["is_cat"] is True
+
+
+@pytest.mark.parametrize("make", [v1_event, v2_event])
+def test_a_stage_name_at_the_start_of_the_path_is_not_part_of_the_route(gateway, cat_jpeg: bytes, make) -> None:
+    """A REST API (v1) stage, or an HTTP API stage other than $default, puts /prod in front
+    of the route: /prod/predict is POST /predict."""
+    event = make(body=json.dumps({"image": b64(cat_jpeg)}))
+    event["requestContext"]["stage"] = "prod"
+    if make is v1_event:
+        event["path"] = "/prod/predict"
+    else:
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/prod/predict"
+    response = gateway.handle(event)
+    body = json.loads(response["body"])
+    check_answer("POST", "/predict", response["statusCode"], body)
+    assert response["statusCode"] == 200 and body["is_cat"] is True
+    event["requestContext"]["stage"] = "test"  # another stage's name is part of the path: no such route
+    assert gateway.handle(event)["statusCode"] == 404
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from catbreed.download import check_url, download, is_public
+from catbreed.download import DEFAULT_LIMITS, check_url, download, is_public, resolve
 from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
 
 from ..helpers import LOOPBACK_ONLY
@@ -186,6 +186,37 @@ def test_a_server_that_trickles_hits_the_total_limit(photo_server: str) -> None:
     limits = dataclasses.replace(LOOPBACK_ONLY, total_timeout=0.5)
     with pytest.raises(DownloadTimeout, match=r"0\.5 s"):
         download(f"{photo_server}/slow", limits)
+
+
+def test_a_server_that_trickles_its_headers_hits_the_total_limit(photo_server: str) -> None:
+    """A 404's header bytes every 50 ms for 4 s: no single read waits long, so only a
+    deadline on the connection itself stops it at the 0.5 s limit (a downloader that waits
+    for the whole header answers download_failed, 4 s later)."""
+    with pytest.raises(DownloadTimeout) as error:
+        download(f"{photo_server}/trickled-headers", dataclasses.replace(LOOPBACK_ONLY, total_timeout=0.5))
+    assert error.value.code == "download_timeout"
+
+
+def test_the_time_limit_spans_every_hop_of_a_redirect_chain(photo_server: str) -> None:
+    """Two hops of 0.6 s each under a 1 s limit: each is within the limit, together they are
+    not, so the second hop may only wait for what the first left."""
+    with pytest.raises(DownloadTimeout) as error:
+        download(f"{photo_server}/slow-hops/1", dataclasses.replace(LOOPBACK_ONLY, total_timeout=1.0))
+    assert error.value.code == "download_timeout"
+
+
+@pytest.mark.parametrize("url", ["http://public.test:6379/", "https://public.test:8443/cat.jpg", "http://public.test:22/"])
+def test_public_hosts_are_fetched_on_web_ports_only(url: str) -> None:
+    """Other ports are refused before any connection (the network guard fails the test otherwise)."""
+    with pytest.raises(InvalidRequest) as error:
+        download(url)
+    assert error.value.code == "invalid_url"
+    assert "80 and 443" in error.value.message
+
+
+@pytest.mark.parametrize("port", [80, 443])
+def test_the_web_ports_pass_the_check(port: int) -> None:
+    assert resolve("public.test", port, DEFAULT_LIMITS) == "93.184.215.14"
 
 
 @pytest.mark.parametrize("code", [301, 302, 303, 307, 308])

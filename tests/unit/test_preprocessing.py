@@ -105,6 +105,27 @@ def test_too_many_pixels_are_refused_before_decoding() -> None:
     assert MAX_PIXELS < 50_000 * 50_000
 
 
+def test_a_16_bit_gray_png_of_40_megapixels_is_refused_before_decoding() -> None:
+    """The 220 KB file that once took 1 GB: within the pixel cap, past what its kind may cost."""
+    with pytest.raises(UnsupportedImage, match=r"too many pixels for its kind \(8000x5000, I;16\)"):
+        load_image(decompression_bomb(8000, 5000, bit_depth=16, color_type=0))
+
+
+def test_the_decoding_budget_depends_on_the_kind_of_pixels() -> None:
+    """The same 33.6-megapixel header: accepted as 8-bit RGB (it fails later, on its empty
+    data), refused up front as RGBA, which costs more a pixel."""
+    with pytest.raises(UnsupportedImage, match="could not be read"):
+        load_image(decompression_bomb(6000, 5600))
+    with pytest.raises(UnsupportedImage, match="too many pixels for its kind"):
+        load_image(decompression_bomb(6000, 5600, color_type=6))
+
+
+def test_pillow_itself_refuses_bombs_past_twice_our_cap() -> None:
+    """Any Pillow user in the process (training too) is guarded, not only load_image."""
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(io.BytesIO(decompression_bomb(10_000, 8_001)))
+
+
 def test_unsupported_formats_are_refused(cat: Image.Image) -> None:
     with pytest.raises(UnsupportedImage, match="not a supported image"):
         load_image(encode(cat, "TIFF"))
