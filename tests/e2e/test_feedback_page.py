@@ -19,8 +19,7 @@ from catbreed.gateway import Gateway
 from catbreed.service import Service
 from scripts.export_feedback import export
 
-from ..conftest import FIXTURES, LOOPBACK_ONLY
-from ..helpers import serving
+from ..helpers import FIXTURES, LOOPBACK_ONLY, serving
 from . import test_page
 from .test_page import AXE_CORE_JS, axe_violations, shoot, wait_for_answer
 

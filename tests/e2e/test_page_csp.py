@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ..conftest import FIXTURES
+from ..helpers import FIXTURES
 from ..unit.test_template import deployed  # noqa: F401 - the fixture
 from ..unit.test_template_caps import csp
 from .test_page import browser, pytestmark, site  # noqa: F401 - fixtures and the skip

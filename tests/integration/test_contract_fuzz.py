@@ -23,7 +23,6 @@ from catbreed.service import Service
 from catbreed.storage import s3_client
 from catbreed.uploads import Uploads
 
-from ..aws import moto_endpoint  # noqa: F401 - the fixture
 from ..helpers import CONTRACT, ROOT, schema, serving
 
 BUCKET = "catbreed-fuzz-uploads"
@@ -47,7 +46,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture()
-def api(classifier: Any, moto_endpoint: str, loopback_only: None) -> Iterator[str]:  # noqa: F811
+def api(classifier: Any, moto_endpoint: str, loopback_only: None) -> Iterator[str]:
     """The local server around a gateway built like the function's: default download limits
     (no private address), uploads into moto's S3."""
     s3_client().create_bucket(Bucket=BUCKET)

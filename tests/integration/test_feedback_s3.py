@@ -18,15 +18,13 @@ from catbreed.service import Service
 from catbreed.storage import s3_client
 from catbreed.uploads import Uploads
 
-from ..aws import moto_endpoint  # noqa: F401 - the fixture
-from ..conftest import LOOPBACK_ONLY
-from ..helpers import b64, call_http, v2_event
+from ..helpers import LOOPBACK_ONLY, b64, call_http, v2_event
 
 BUCKET = "catbreed-feedback-test"
 
 
 @pytest.fixture(scope="module")
-def s3(moto_endpoint: str) -> Iterator[Any]:  # noqa: F811
+def s3(moto_endpoint: str) -> Iterator[Any]:
     client = s3_client()
     client.create_bucket(Bucket=BUCKET)
     yield client

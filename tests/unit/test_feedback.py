@@ -17,8 +17,7 @@ from catbreed.gateway import Gateway
 from catbreed.limits import FEEDBACK_TEXT_MAX_CHARS
 from catbreed.service import Service
 
-from ..conftest import FIXTURES, LOOPBACK_ONLY
-from ..helpers import b64, call_http, v2_event
+from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, call_http, v2_event
 from .test_telemetry import metric_values
 
 

@@ -17,8 +17,7 @@ from catbreed.feedback_store import FolderStore
 from catbreed.gateway import Gateway
 from catbreed.service import Service
 
-from ..conftest import LOOPBACK_ONLY
-from ..helpers import b64, v2_event
+from ..helpers import LOOPBACK_ONLY, b64, v2_event
 from .test_telemetry import metric_values
 from .test_template import deployed, template  # noqa: F401 - the fixtures
 
