@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from catbreed.errors import UploadNotFound
+from catbreed.errors import PhotoNotFound
 from catbreed.storage import delete_photo, read_photo, s3_client
 
 BUCKET_PREFIX = "feedback/"
@@ -85,7 +85,7 @@ class BucketStore:
     def get(self, name: str, max_bytes: int) -> bytes | None:
         try:
             return read_photo(self.bucket, BUCKET_PREFIX + name, max_bytes, self._s3())
-        except UploadNotFound:
+        except PhotoNotFound:
             return None
 
     def delete(self, name: str) -> None:

@@ -117,10 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--region", default=None)
     parser.add_argument("--since", type=date.fromisoformat, help="only feedback from this day on (YYYY-MM-DD, UTC)")
     args = parser.parse_args(argv)
+    settings = Settings.from_env()
     if args.stack or args.bucket:
-        store: FeedbackStore = BucketStore(args.bucket or stack_bucket(args.stack, args.region))
+        store: FeedbackStore = BucketStore(args.bucket or stack_bucket(args.stack, args.region), endpoint=settings.s3_endpoint)
     else:
-        store = FolderStore(args.folder or Settings.from_env().feedback_dir)
+        store = FolderStore(args.folder or settings.feedback_dir)
     since = datetime(args.since.year, args.since.month, args.since.day, tzinfo=UTC) if args.since else None
     count = export(store, args.out, since)
     print(f"{count} photos in {args.out}; review every one, then delete {args.out / MARKER}")

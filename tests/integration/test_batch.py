@@ -76,12 +76,11 @@ def test_an_s3_error_on_one_photo_is_that_photos_error_not_the_batchs(bucket: An
     from botocore.exceptions import ClientError
 
     from catbreed.batch import run_batch
-    from catbreed.storage import read_photo
 
     def read(bucket_name: str, key: str, max_bytes: int) -> bytes:
         if key.endswith("coffee.jpg"):
             raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, "GetObject")
-        return read_photo(bucket_name, key, max_bytes)
+        return lambda_function.GATEWAY.read_stored(bucket_name, key, max_bytes)
 
     event = batch_event(bucket)
     event["Items"] = [i for i in event["Items"] if i["Key"].endswith(("chelsea.jpg", "coffee.jpg"))]

@@ -49,8 +49,8 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def api(classifier: Any, moto_endpoint: str, loopback_only: None) -> Iterator[str]:
     """The local server around a gateway built like the function's: default download limits
     (no private address), uploads into moto's S3."""
-    s3_client().create_bucket(Bucket=BUCKET)
-    with serving(Gateway(Service(classifier, DEFAULT_LIMITS, uploads=Uploads(BUCKET))).handle) as url:
+    s3_client(moto_endpoint).create_bucket(Bucket=BUCKET)
+    with serving(Gateway(Service(classifier, DEFAULT_LIMITS, uploads=Uploads(BUCKET, endpoint=moto_endpoint))).handle) as url:
         yield url
 
 

@@ -25,7 +25,7 @@ BUCKET = "catbreed-feedback-test"
 
 @pytest.fixture(scope="module")
 def s3(moto_endpoint: str) -> Iterator[Any]:
-    client = s3_client()
+    client = s3_client(moto_endpoint)
     client.create_bucket(Bucket=BUCKET)
     yield client
 
@@ -39,9 +39,9 @@ def bucket(s3: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def gateway(classifier: Any, s3: Any) -> Gateway:
-    desk = FeedbackDesk(BucketStore(BUCKET))
-    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET), feedback=desk))
+def gateway(classifier: Any, s3: Any, moto_endpoint: str) -> Gateway:
+    desk = FeedbackDesk(BucketStore(BUCKET, endpoint=moto_endpoint))
+    return Gateway(Service(classifier, LOOPBACK_ONLY, uploads=Uploads(BUCKET, endpoint=moto_endpoint), feedback=desk))
 
 
 @pytest.fixture(scope="module")
