@@ -97,7 +97,7 @@ def check_answer(answer: Any, breeds: Sequence[str]) -> dict:
         breed = item.get("breed") if isinstance(item, dict) else None
         probability = item.get("probability") if isinstance(item, dict) else None
         is_number = isinstance(probability, int | float) and not isinstance(probability, bool)
-        if breed not in known or not is_number or not 0 <= probability <= 1:
+        if not isinstance(breed, str) or breed not in known or not is_number or not 0 <= probability <= 1:
             raise InvalidRequest("Each of answer.predictions must be a breed the model knows and its probability.")
         top.append({"breed": breed, "probability": float(probability)})
     if len({item["breed"] for item in top}) != len(top):

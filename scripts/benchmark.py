@@ -22,6 +22,7 @@ import argparse
 import base64
 import io
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -36,9 +37,6 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# the output is the table and the JSON: no request records, no metrics (set before catbreed loads)
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from catbreed.gateway import Gateway  # noqa: E402
@@ -364,6 +362,11 @@ def plot_sizes(table: dict, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # the output is the table and the JSON: no request records, no metrics (here and in the
+    # child processes; set in main, so that importing this module changes nothing)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    logging.getLogger("catbreed").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--skip-xception", action="store_true")

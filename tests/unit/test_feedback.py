@@ -141,6 +141,11 @@ def bad_requests(answer: dict, cat: str, not_an_image: str) -> dict[str, tuple[d
         "missing model answer": ({k: v for k, v in korat.items() if k != "answer"}, 400, "invalid_request"),
         "answer without a model": ({**korat, "answer": {"predictions": answer["predictions"]}}, 400, "invalid_request"),
         "answer naming an unknown breed": ({**korat, "answer": unknown_breed}, 400, "invalid_request"),
+        "a breed that is an object": (
+            {**korat, "answer": {**answer, "predictions": [{"breed": {}, "probability": 0.9}]}},
+            400,
+            "invalid_request",
+        ),
         "six predictions": ({**korat, "answer": {**answer, "predictions": answer["predictions"] * 2}}, 400, "invalid_request"),
         "a cat score of 2": ({**korat, "answer": {**answer, "cat_score": 2}}, 400, "invalid_request"),
         "is_cat as text": ({**korat, "answer": {**answer, "is_cat": "yes"}}, 400, "invalid_request"),
