@@ -167,7 +167,7 @@ class Gateway:
         item = FEEDBACK_ITEM.fullmatch(request.path)
         if item:
             if request.method != "DELETE":
-                raise MethodNotAllowed(f"/feedback/{{id}} takes DELETE, not {request.method}.")
+                raise MethodNotAllowed(f"/feedback/{{id}} takes DELETE, not {request.method}.", allow=("DELETE",))
             return self.service.withdraw_feedback(item.group(1), bearer_token(request.headers)), None
         methods = ROUTES.get(request.path)
         if methods is None:
