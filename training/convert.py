@@ -149,7 +149,8 @@ def convert(
                     "same_top1": candidate.on_validation["same_top1"],
                 }
             )
-            log(f"{precision}, {count} layers in float: validation {'passes' if candidate.on_validation['passed'] else 'fails'}")
+            failing = {n: c["value"] for n, c in candidate.on_validation["clauses"].items() if not c["passed"]}
+            log(f"{precision}, {count} layers in float: validation {'fails ' + str(failing) if failing else 'passes'}")
             if candidate.on_validation["passed"]:
                 break
         agreement.check(candidate.on_validation)
