@@ -46,7 +46,7 @@ DATA ?= ../shared/data/cats
 RUN ?= runs/shipped
 ROOTS := $(DATA)/oxford $(DATA)/web $(DATA)/petfinder $(DATA)/gallery $(DATA)/thumbs
 # the defaults of training.train (Lite2, 2 views, top 6 blocks, 4 epochs, distillation) plus these choices;
-# convert_model.py's defaults are the shipped recipe (int8, breeds learned on validation; README: Training)
+# convert_model.py's defaults are the shipped recipe (float32: int8 fails its rule; breeds learned on validation; README: Training)
 TRAIN_FLAGS := --source-weight web=0.5 petfinder=0.3 thumbs=0.5 --views-per-source thumbs=1 --min-photos 40
 # Owners' photos, exported by scripts/export_feedback.py and reviewed by a person (README: Feedback):
 # `make train FEEDBACK=runs/feedback` adds that folder as one more root, weighed FEEDBACK_WEIGHT.

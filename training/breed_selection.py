@@ -1,8 +1,10 @@
 """Which breeds ship: those the model learned, judged on validation photos only.
 
-A breed ships when its validation top-1 reaches `min_top1` and, for a breed with no photos
-in the curated root, when its presence costs the curated photos at most `max_curated_cost`
-of top-1 (a look-alike that steals curated answers does not ship). Leaving a breed out is
+A new breed ships when its validation top-1 reaches `min_top1`; a breed the model in service
+already ships keeps shipping while it reaches `min_top1_shipped` (it is still learned: owners
+of that breed keep an answer). Either way, a breed with no photos in the curated root ships
+only when its presence costs the curated photos at most `max_curated_cost` of top-1 (a
+look-alike that steals curated answers does not ship). Leaving a breed out is
 dropping its column of the head: the others' probabilities renormalize.
 """
 
@@ -23,11 +25,20 @@ def top1_among(probs: np.ndarray, labels: np.ndarray, columns: list[int]) -> flo
 
 
 def select_breeds(
-    probs: np.ndarray, labels: np.ndarray, sources: np.ndarray, breeds: list[str], min_top1: float, max_curated_cost: float
+    probs: np.ndarray,
+    labels: np.ndarray,
+    sources: np.ndarray,
+    breeds: list[str],
+    min_top1: float,
+    max_curated_cost: float,
+    shipped: frozenset[str] = frozenset(),
+    min_top1_shipped: float = 0.0,
 ) -> tuple[list[str], dict]:
-    """(the breeds that ship in head order, {left-out breed: its validation figures and why})."""
+    """(the breeds that ship in head order, {left-out breed: its validation figures and why});
+    `shipped`: the breeds of the model in service, held to `min_top1_shipped`."""
     figures = evaluate.classification_report(probs, labels, breeds)["per_breed"]
-    learned = [i for i, b in enumerate(breeds) if figures[b]["top1"] >= min_top1]
+    bar = {b: min_top1_shipped if b in shipped else min_top1 for b in breeds}
+    learned = [i for i, b in enumerate(breeds) if figures[b]["top1"] >= bar[b]]
     curated = np.asarray(sources) == CURATED
     curated_breeds = set(labels[curated].tolist())
     on_curated = np.isin(labels, learned) & curated
@@ -36,7 +47,8 @@ def select_breeds(
     for i, breed in enumerate(breeds):
         entry = {k: figures[breed][k] for k in ("photos", "top1", "top5")}
         if i not in learned:
-            left_out[breed] = entry | {"reason": f"validation top-1 under {min_top1:.0%}"}
+            kind = "shipped before" if breed in shipped else "new"
+            left_out[breed] = entry | {"reason": f"validation top-1 under {bar[breed]:.0%} ({kind})"}
         elif i not in curated_breeds and on_curated.any():
             cost = top1_among(probs[on_curated], labels[on_curated], [j for j in learned if j != i]) - with_all
             if cost > max_curated_cost:

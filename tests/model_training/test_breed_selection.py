@@ -59,3 +59,16 @@ def test_the_cost_bar_and_the_top1_bar_are_each_applied() -> None:
     assert shipped == BREEDS
     shipped, _ = select_breeds(probs, labels, sources, BREEDS, min_top1=0.7, max_curated_cost=0.1)
     assert shipped == ["Oxford A", "Oxford B", "Look-alike"]
+
+
+def test_a_breed_in_service_keeps_shipping_while_it_is_learned() -> None:
+    probs, labels, sources = validation()
+    shipped, left_out = select_breeds(
+        probs, labels, sources, BREEDS, min_top1=0.7, max_curated_cost=0.1, shipped=frozenset({"Learned"}), min_top1_shipped=0.5
+    )
+    assert shipped == ["Oxford A", "Oxford B", "Learned", "Look-alike"]  # Learned: 60% >= 50% as a breed in service
+    assert "new" in left_out["Unlearned"]["reason"]
+    shipped, left_out = select_breeds(
+        probs, labels, sources, BREEDS, min_top1=0.1, max_curated_cost=0.1, shipped=frozenset({"Learned"}), min_top1_shipped=0.7
+    )
+    assert "Learned" not in shipped and "shipped before" in left_out["Learned"]["reason"]
