@@ -67,20 +67,24 @@ def photo(mode: str, pixels: int, fmt: str, transparency: bool = False) -> bytes
     return buffer.getvalue()
 
 
+MODE_NAMES = {"I;16": "16-bit gray", "RGB": "RGB", "RGBA": "RGBA", "LA": "gray+alpha", "P": "palette", "L": "gray"}
+MODE_NAMES |= {"1": "1-bit", "CMYK": "CMYK"}
+# (mode, format, transparency) of the largest photo the pixel check accepts, one case each
+LARGEST = [("I;16", "PNG", False), ("RGB", "PNG", False), ("RGBA", "PNG", False), ("LA", "PNG", False)]
+LARGEST += [("P", "PNG", False), ("P", "PNG", True), ("L", "PNG", False), ("1", "BMP", False)]
+LARGEST += [("RGB", "JPEG", False), ("CMYK", "JPEG", False), ("RGBA", "WEBP", False)]
+
+
+def case_name(mode: str, fmt: str, transparency: bool) -> str:
+    """A case's name, such as "palette PNG with transparency" or "RGBA WebP"."""
+    return f"{MODE_NAMES[mode]} {fmt.replace('WEBP', 'WebP')}" + (" with transparency" if transparency else "")
+
+
 CASES = [  # name, mode, format, pixels (None: the largest accepted), transparency
     ("16-bit gray PNG, 40 MP (the 220 KB file of issue 15)", "I;16", "PNG", MAX_PIXELS, False),
-    ("16-bit gray PNG, largest accepted", "I;16", "PNG", None, False),
-    ("RGB PNG, largest accepted", "RGB", "PNG", None, False),
-    ("RGBA PNG, largest accepted", "RGBA", "PNG", None, False),
-    ("gray+alpha PNG, largest accepted", "LA", "PNG", None, False),
-    ("palette PNG, largest accepted", "P", "PNG", None, False),
-    ("palette PNG with transparency, largest accepted", "P", "PNG", None, True),
     ("palette GIF with transparency, 40 MP", "P", "GIF", MAX_PIXELS, True),
-    ("gray PNG, largest accepted", "L", "PNG", None, False),
-    ("1-bit BMP, largest accepted", "1", "BMP", None, False),
-    ("RGB JPEG, largest accepted", "RGB", "JPEG", None, False),
-    ("CMYK JPEG, largest accepted", "CMYK", "JPEG", None, False),
-    ("RGBA WebP, largest accepted", "RGBA", "WEBP", None, False),
+] + [
+    (f"{case_name(mode, fmt, see_through)}, largest accepted", mode, fmt, None, see_through) for mode, fmt, see_through in LARGEST
 ]
 
 
@@ -104,12 +108,22 @@ def main(argv: list[str] | None = None) -> None:
         data = photo(mode, pixels, fmt, transparency)
         before, peak, outcome, seconds = measure(data)
         rows.append(
-            {"photo": name, "pixels": pixels, "file_bytes": len(data), "outcome": outcome,
-             "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1), "seconds": round(seconds, 2)}
+            {
+                "photo": name,
+                "pixels": pixels,
+                "file_bytes": len(data),
+                "outcome": outcome,
+                "rss_before_mb": round(before, 1),
+                "peak_rss_mb": round(peak, 1),
+                "seconds": round(seconds, 2),
+            }
         )
         if not args.json:
-            print(f"{name:52} {pixels:>11,} px {len(data):>11,} B  {outcome:18} peak {peak:7.1f} MB "
-                  f"(before {before:6.1f} MB)  {seconds:6.2f} s", flush=True)
+            print(
+                f"{name:52} {pixels:>11,} px {len(data):>11,} B  {outcome:18} peak {peak:7.1f} MB "
+                f"(before {before:6.1f} MB)  {seconds:6.2f} s",
+                flush=True,
+            )
     worst = max(row["peak_rss_mb"] for row in rows if row["outcome"] == "classified")
     if args.json:
         print(json.dumps({"rows": rows, "worst_accepted_peak_mb": worst}, indent=2))

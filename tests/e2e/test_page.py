@@ -553,11 +553,18 @@ def test_the_link_field_is_named_without_a_leading_or(page) -> None:
 # --- answers the real model can't be asked for on demand ----------------------------------
 
 
-def test_near_zero_breeds_show_as_less_than_one_percent(open_page) -> None:
-    body = answer(("Bengal", 0.993), ("Egyptian Mau", 0.004), ("Abyssinian", 0.0021), ("Ocicat", 0.0006), ("Savannah", 0.0))
-    page = open_page(routes={"**/predict": reply(body)})
+def answered(open_page, *predictions: tuple[str, float]):
+    """The page showing an answer with these (breed, probability) pairs for the Chelsea photo."""
+    page = open_page(routes={"**/predict": reply(answer(*predictions))})
     page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
     wait_for_answer(page)
+    return page
+
+
+def test_near_zero_breeds_show_as_less_than_one_percent(open_page) -> None:
+    page = answered(
+        open_page, ("Bengal", 0.993), ("Egyptian Mau", 0.004), ("Abyssinian", 0.0021), ("Ocicat", 0.0006), ("Savannah", 0.0)
+    )
     assert [p for _, p in bars(page)] == [">99%", "<1%", "<1%", "<1%", "<1%"]
     assert page.get_attribute("#predictions li:nth-child(2)", "aria-label") == "Egyptian Mau: less than 1 percent"
     assert "0%" not in page.inner_text("#predictions")
@@ -568,10 +575,9 @@ def test_near_zero_breeds_show_as_less_than_one_percent(open_page) -> None:
 
 def test_percentages_are_rounded_to_the_nearest_whole_number(open_page) -> None:
     """46.87% shows as 47%, not 46%: each of these rounds differently down and to nearest."""
-    body = answer(("Bengal", 0.4687), ("Egyptian Mau", 0.2351), ("Abyssinian", 0.1049), ("Ocicat", 0.0951), ("Savannah", 0.0962))
-    page = open_page(routes={"**/predict": reply(body)})
-    page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
-    wait_for_answer(page)
+    page = answered(
+        open_page, ("Bengal", 0.4687), ("Egyptian Mau", 0.2351), ("Abyssinian", 0.1049), ("Ocicat", 0.0951), ("Savannah", 0.0962)
+    )
     assert [p for _, p in bars(page)] == ["47%", "24%", "10%", "10%", "10%"]
     assert page.get_attribute("#predictions li:nth-child(1)", "aria-label") == "Bengal: 47 percent"
 
