@@ -32,7 +32,7 @@ const feedback = (() => {
 
   function show(answer, photo) {
     // Only a photo the owner sent can be kept, and only within the direct limit.
-    const keepable = Boolean(photo) && photo.size <= CONFIG.directMaxBytes;
+    const keepable = Boolean(photo) && LIMITS.directMax > 0 && photo.size <= LIMITS.directMax; // app.js, from GET /breeds
     about = { answer, photo: keepable ? photo : null, receipt: null };
     fb.form.reset();
     fb.form.hidden = false;
