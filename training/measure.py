@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from training import evaluate, thresholds
-from training.agreement import Answers
+from training.agreement import CURATED, Answers
 
 THUMBNAIL_SIDE = 150  # about the size of a thumbs/ photo
 
@@ -58,7 +58,7 @@ def non_cat_pixels(size: int) -> np.ndarray:
 def fit_thresholds(val: Answers, labels: np.ndarray, sources: np.ndarray, dog_scores: np.ndarray) -> dict:
     """The cat and confidence thresholds, from validation photos (and the tuning dogs) only."""
     cat = thresholds.cat_threshold(val.cat_scores, dog_scores, sources)
-    curated = sources == "oxford"
+    curated = sources == CURATED
     confidence = thresholds.confidence_threshold(val.probabilities, labels, val.is_cat(cat), curated)
     return {"cat": cat, "confidence": confidence}
 
@@ -109,7 +109,7 @@ def measure_test(
     test_is_cat = test.is_cat(cat)
     others = served_answers(classifier, non_cat_pixels(classifier.input_size)).cat_scores
     left_out = served_answers(classifier, unknown) if len(unknown) else None
-    val_labels, curated = sets["val_labels"], sets["val_sources"] == "oxford"
+    val_labels, curated = sets["val_labels"], sets["val_sources"] == CURATED
     val_is_cat = val.is_cat(cat)
     return {
         "accuracy": evaluate.per_source_report(test.probabilities, test_labels, test_sources.tolist(), breeds),
