@@ -1,7 +1,11 @@
 """The shipped breed model: a LiteRT interpreter over `model/`, loaded once per process.
 
 The model card (`model_card.json`) is the one source of the breed list, the ImageNet cat
-classes and the thresholds; they are read here, at load.
+classes, the thresholds and when to take a second look; they are read here, at load.
+
+A photo gets a first look (its centre square). The model's cat map says where the cat is
+(catbreed.focus); when the first look is unsure and the cat fills little of the square, the
+model takes a second look at a square around the cat, and the answer averages the two.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from catbreed.preprocessing import image_to_input
+from catbreed import focus
+from catbreed.focus import Box
+from catbreed.preprocessing import Photo, centre_square, load_photo, to_model_input
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 
@@ -32,11 +38,40 @@ def cat_score(imagenet_logits: np.ndarray, cat_classes: np.ndarray) -> np.ndarra
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """Probabilities over all breeds (model order) and the cat score."""
+class Look:
+    """What one pass of the model says: probabilities over all breeds (model order), the cat
+    score, and the cat map (None for a model without one)."""
 
     probabilities: np.ndarray
     cat_score: float
+    cat_map: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SecondLook:
+    """When and how to look again (the card's `second_look`, chosen on validation photos): the
+    cat box is the map's cells at `peak_share` of its peak; a first look whose top probability
+    is under `below` and whose cat box covers at most `max_area` of the square gets a second
+    look at the square around the box, `margin` of its side added on each side."""
+
+    peak_share: float = 0.35
+    margin: float = 0.15
+    below: float = 0.0  # 0: never
+    max_area: float = 1.0
+
+    def wanted(self, first: Look, box: Box, square: Box) -> bool:
+        return float(first.probabilities.max()) < self.below and focus.area_share(box, square) <= self.max_area
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The answer's probabilities over all breeds (model order) and cat score, where the cat
+    is (`focus`, in the photo's pixels; None when the map found nothing), and how many looks."""
+
+    probabilities: np.ndarray
+    cat_score: float
+    focus: tuple[int, int, int, int] | None = None
+    looks: int = 1
 
 
 class Classifier:
@@ -50,6 +85,7 @@ class Classifier:
         self.cat_classes = np.array(card["cat_classes"], dtype=np.int64)
         self.cat_threshold: float = card["thresholds"]["cat"]
         self.confidence_threshold: float = card["thresholds"]["confidence"]
+        self.second_look = SecondLook(**card.get("second_look", {}))
         self.info = {"name": card["name"], "version": card["version"], "breeds": len(self.breeds)}
         self._interpreter = Interpreter(model_path=str(model_dir / card["file"]), num_threads=num_threads)
         self._runner = self._interpreter.get_signature_runner()
@@ -60,15 +96,36 @@ class Classifier:
         # init phase rather than the first invocation) pays for it.
         self.predict_pixels(np.zeros((self.input_size, self.input_size, 3), dtype=np.float32))
 
-    def predict_pixels(self, pixels: np.ndarray) -> Prediction:
-        """Run the model on one preprocessed (size, size, 3) float32 tensor."""
+    def predict_pixels(self, pixels: np.ndarray) -> Look:
+        """Run the model once on one preprocessed (size, size, 3) float32 tensor."""
         with self._lock:
             outputs = self._runner(**{self._input_name: pixels[np.newaxis].astype(np.float32)})
-        return Prediction(softmax(outputs["breed_logits"][0]), float(cat_score(outputs["imagenet_logits"][0], self.cat_classes)))
+        cat_map = outputs["cat_map"][0, :, :, 0] if "cat_map" in outputs else None
+        return Look(
+            softmax(outputs["breed_logits"][0]), float(cat_score(outputs["imagenet_logits"][0], self.cat_classes)), cat_map
+        )
 
     def predict(self, photo: bytes) -> Prediction:
         """Decode, preprocess and classify photo bytes (raises UnsupportedImage)."""
-        return self.predict_pixels(image_to_input(photo, self.input_size))
+        return self.predict_photo(load_photo(photo, min_side=2 * self.input_size))
+
+    def predict_photo(self, photo: Photo) -> Prediction:
+        """The first look, and the second when it is wanted (see SecondLook)."""
+        image = photo.image
+        square = centre_square(*image.size)
+        first = self.predict_pixels(to_model_input(image, self.input_size))
+        if first.cat_map is None:  # a model without a cat map (before v4)
+            return Prediction(first.probabilities, first.cat_score)
+        box = focus.map_box(first.cat_map, square, self.second_look.peak_share)
+        if box is None:  # nothing cat-like anywhere: the model looked at the whole square
+            return Prediction(first.probabilities, first.cat_score, photo.to_photo(square))
+        where = photo.to_photo(focus.clip(box, *image.size))
+        if not self.second_look.wanted(first, box, square):
+            return Prediction(first.probabilities, first.cat_score, where)
+        closer = focus.crop(image, focus.square_around(box, self.second_look.margin))
+        second = self.predict_pixels(to_model_input(closer, self.input_size))
+        probabilities = (first.probabilities + second.probabilities) / 2
+        return Prediction(probabilities, (first.cat_score + second.cat_score) / 2, where, looks=2)
 
     def top_k(self, prediction: Prediction, k: int) -> list[dict]:
         """The k most probable breeds, most probable first."""

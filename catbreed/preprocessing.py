@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -40,7 +41,32 @@ def bytes_per_pixel(image: Image.Image) -> int:
     return per_pixel + DECODER_BYTES_PER_PIXEL.get(image.format or "", 0)
 
 
+@dataclass(frozen=True)
+class Photo:
+    """A decoded photo: upright RGB pixels (perhaps decoded at a reduced scale) and the
+    upright photo's own size, the coordinates an answer speaks in."""
+
+    image: Image.Image
+    size: tuple[int, int]
+
+    def to_photo(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        """A box in the decoded pixels as whole pixels of the photo, inside it."""
+        scale_x, scale_y = self.size[0] / self.image.width, self.size[1] / self.image.height
+        left, top, right, bottom = box
+        return (
+            max(0, int(left * scale_x)),
+            max(0, int(top * scale_y)),
+            min(self.size[0], round(right * scale_x)),
+            min(self.size[1], round(bottom * scale_y)),
+        )
+
+
 def load_image(data: bytes, min_side: int = 0) -> Image.Image:
+    """Decode photo bytes into an upright RGB image (see load_photo)."""
+    return load_photo(data, min_side).image
+
+
+def load_photo(data: bytes, min_side: int = 0) -> Photo:
     """Decode photo bytes into an upright RGB image.
 
     JPEG, PNG, WebP, GIF (first frame) and BMP are accepted. EXIF orientation is applied,
@@ -71,8 +97,10 @@ def load_image(data: bytes, min_side: int = 0) -> Image.Image:
                 )
             image.seek(0)
             image.load()
+            decoded = image.size
             ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright photo
-            return to_rgb(image)
+            turned = image.size != decoded
+            return Photo(to_rgb(image), (height, width) if turned else (width, height))
     except UnsupportedImage:
         raise
     except Image.DecompressionBombError as exc:
@@ -114,17 +142,20 @@ def wide_gray_to_rgb(image: Image.Image) -> Image.Image:
     return Image.fromarray(values.astype(np.uint8), "L").convert("RGB")
 
 
+def centre_square(width: int, height: int) -> tuple[float, float, float, float]:
+    """The centre square of a photo (left, top, right, bottom): what the model looks at first."""
+    side = min(width, height)
+    left = (width - side) / 2
+    top = (height - side) / 2
+    return (left, top, left + side, top + side)
+
+
 def to_model_input(image: Image.Image, size: int) -> np.ndarray:
     """Resize the shorter side to `size` and take the centre square: float32, (size, size, 3), 0..255.
 
     The model normalizes the values itself (its first layer), so this stays model-agnostic.
     """
-    width, height = image.size
-    side = min(width, height)
-    left = (width - side) / 2
-    top = (height - side) / 2
-    box = (left, top, left + side, top + side)
-    square = image.resize((size, size), Image.Resampling.BILINEAR, box=box)
+    square = image.resize((size, size), Image.Resampling.BILINEAR, box=centre_square(*image.size))
     return np.asarray(square, dtype=np.float32)
 
 

@@ -179,11 +179,13 @@ class Service:
         inference_started = time.perf_counter()
         prediction = self.classifier.predict(photo)
         timings_ms["classify"] = _ms_since(inference_started)
+        is_cat = self.classifier.is_cat(prediction)
         body = {
             "predictions": self.classifier.top_k(prediction, request.top_k),
-            "is_cat": self.classifier.is_cat(prediction),
+            "is_cat": is_cat,
             "confident": self.classifier.is_confident(prediction),
             "cat_score": round(prediction.cat_score, 4),
+            "focus": {"box": list(prediction.focus)} if is_cat and prediction.focus else None,
             "model": dict(self.classifier.info),
         }
         return Answer(body, source, len(photo), timings_ms)

@@ -1,5 +1,5 @@
 """Write tests/fixtures/golden.json: the shipped model's answer for every fixture photo
-(top-5 breeds with probabilities to 3 decimals, is_cat, confident). Run it when a new
+(top-5 breeds with probabilities to 3 decimals, is_cat, confident, focus). Run it when a new
 model ships, and look at the diff; the tests never run it.
 
     .venv/bin/python scripts/update_golden.py
@@ -26,6 +26,7 @@ def golden(service: Service, photo: Path) -> dict:
         "top5": [[p["breed"], round(p["probability"], 3)] for p in body["predictions"]],
         "is_cat": body["is_cat"],
         "confident": body["confident"],
+        "focus": body["focus"],
     }
 
 

@@ -9,7 +9,10 @@
 3. Thresholds fitted on validation through the serving code (training/measure.py).
 4. The agreement rule on the test photos, with those thresholds: nothing is written unless
    it passes.
-5. The product's figures on the test photos, and the card (training/model_card.py).
+5. When to take a second look at the cat, chosen on the validation photos
+   (training/second_look.py); the thresholds fitted again for that answer path.
+6. The product's figures on the test photos, as the function answers them (first and second
+   look), and the card (training/model_card.py).
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from catbreed import __version__
-from training import agreement, measure
+from catbreed.model import Classifier
+from catbreed.preprocessing import image_to_input
+from training import agreement, measure, second_look
 from training.agreement import Answers
 from training.breed_selection import select_breeds
 from training.export import restrict_breeds, to_tflite, worst_quantized_layers
@@ -46,9 +52,9 @@ def default_name(report: dict) -> str:
     return "catbreed-" + report["backbone"].replace("efficientnet_", "effnet-").replace("_", "-")
 
 
-def split_known(sets: dict, keep: list[int]) -> tuple[dict, dict]:
-    """The validation and test photos of shipped breeds (labels renumbered) and the
-    pixels of the left-out breeds' photos."""
+def split_known(sets: dict, keep: list[int], paths: dict[str, list[Path]]) -> tuple[dict, dict]:
+    """The validation and test photos of shipped breeds (labels renumbered, with their files)
+    and the files of the left-out breeds' photos."""
     index = {old: new for new, old in enumerate(keep)}
     known, unknown = {"calibration_pixels": sets["calibration_pixels"]}, {}
     for side in ("val", "test"):
@@ -56,8 +62,24 @@ def split_known(sets: dict, keep: list[int]) -> tuple[dict, dict]:
         known[f"{side}_pixels"] = sets[f"{side}_pixels"][mask]
         known[f"{side}_labels"] = np.array([index[label] for label in sets[f"{side}_labels"][mask]], dtype=np.int64)
         known[f"{side}_sources"] = sets[f"{side}_sources"][mask]
-        unknown[f"{side}_pixels"] = sets[f"{side}_pixels"][~mask]
+        known[f"{side}_paths"] = [p for p, shipped in zip(paths[side], mask, strict=True) if shipped]
+        unknown[f"{side}_paths"] = [p for p, shipped in zip(paths[side], mask, strict=True) if not shipped]
     return known, unknown
+
+
+def photo_paths(run: Path) -> dict[str, list[Path]]:
+    """The validation and test photos' files, in the order of sets.npz (split.json); the
+    second look cuts its crop from the photo itself, so they must still be where training read them."""
+    split = json.loads((run / "split.json").read_text())
+    paths = {"val": [Path(p) for p, _, _ in split["validation"]], "test": [Path(p) for p, _, _ in split["test"]]}
+    missing = [p for side in paths.values() for p in side if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} photos of the run's validation and test split are gone, e.g. {missing[0]}")
+    return paths
+
+
+def read_all(paths: list[Path]) -> list[bytes]:
+    return [p.read_bytes() for p in paths]
 
 
 def thumbnail_breeds(run: Path) -> set[str]:
@@ -67,6 +89,17 @@ def thumbnail_breeds(run: Path) -> set[str]:
     return {
         b for b in breeds if 2 * sum(1 for _, x, s in split if x == b and s == THUMBNAILS) > sum(1 for _, x, _ in split if x == b)
     }
+
+
+def choose_second_look(
+    classifier: Classifier, sets: dict, log: Callable[[str], None]
+) -> tuple[list[second_look.PhotoLooks], second_look.SecondLook]:
+    """Every validation photo's looks, and the second-look setting chosen on them."""
+    looked = second_look.looks(classifier, read_all(sets["val_paths"]))
+    chosen, tried = second_look.choose(looked, sets["val_labels"], sets["val_sources"])
+    figures = second_look.report(looked, sets["val_labels"], sets["val_sources"], chosen, tried)
+    log(f"second look: {asdict(chosen)}; validation {figures['first_look']} -> {figures['chosen']}")
+    return looked, chosen
 
 
 class Candidate:
@@ -121,7 +154,7 @@ def convert(
     )
     log(f"{len(breeds)} of {len(report['breeds'])} breeds ship; left out: {', '.join(left_out) or 'none'}")
     keep = [report["breeds"].index(b) for b in breeds]
-    sets, unknown = split_known(every, keep)
+    sets, unknown = split_known(every, keep, photo_paths(run))
     name = name or default_name(report)
     draft = {"name": name, "version": version, "file": "catbreed.tflite", "breeds": breeds}
     draft |= {"cat_classes": list(CAT_CLASSES), "thresholds": {"cat": 0.0, "confidence": 0.0}}
@@ -132,7 +165,8 @@ def convert(
         restrict_breeds(run / "model.keras", keep, keras_path)
         reference = {side: measure.keras_answers(keras_path, sets[f"{side}_pixels"]) for side in ("val", "test")}
         size = sets["val_pixels"].shape[1]
-        dog_pixels = measure.photos_in(dogs, size)
+        dog_photos = measure.photos_in(dogs)
+        dog_pixels = np.array([image_to_input(p, size) for p in dog_photos], dtype=np.float32).reshape(-1, size, size, 3)
         calibration = sets["calibration_pixels"]
 
         steps, ranked, tried = float_layer_steps if precision == "int8" else (0,), [], []
@@ -170,16 +204,25 @@ def convert(
         on_test = agreement.check(
             agreement.compare(reference["test"], test, sets["test_labels"], sets["test_sources"], candidate.limits, precision)
         )
-        figures = measure.measure_test(
-            candidate.classifier,
-            sets,
-            breeds,
-            candidate.limits,
-            candidate.val,
-            test,
-            candidate.dog_scores,
-            unknown["test_pixels"],
+        served = candidate.classifier
+        looked, chosen_look = choose_second_look(served, sets, log)
+        margin = (chosen_look.margin,)
+        test_looks = second_look.looks(served, read_all(sets["test_paths"]), margin)
+        val_answers = second_look.answers(looked, chosen_look)[0]
+        dog_scores = second_look.answers(second_look.looks(served, dog_photos, margin), chosen_look)[0].cat_scores
+        limits = measure.fit_thresholds(val_answers, sets["val_labels"], sets["val_sources"], dog_scores)
+        test_answers = second_look.answers(test_looks, chosen_look)[0]
+        non_cats = second_look.answers(second_look.looks(served, measure.non_cat_photos(), margin), chosen_look)[0]
+        left_out = (
+            second_look.answers(second_look.looks(served, read_all(unknown["test_paths"]), margin), chosen_look)[0]
+            if unknown["test_paths"]
+            else None
         )
+        figures = measure.measure_test(
+            sets, breeds, limits, val_answers, test_answers, dog_scores, non_cats.cat_scores, left_out
+        )
+        figures["second_look"] = second_look.test_report(test_looks, sets["test_labels"], sets["test_sources"], chosen_look)
+        figures["second_look"]["validation"] = second_look.report(looked, sets["val_labels"], sets["val_sources"], chosen_look)
         not_thumbs = sets["val_sources"] != THUMBNAILS
         conversion = {
             "precision": precision,
@@ -204,7 +247,7 @@ def convert(
             "breeds": left_out,
         }
         tflite_bytes = (staging / "catbreed.tflite").stat().st_size
-        card = model_card(report, breeds, selection, candidate.limits, figures, conversion, tflite_bytes, name, version)
+        card = model_card(report, breeds, selection, limits, figures, conversion, tflite_bytes, name, version, chosen_look)
         (staging / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
         (staging / "MODEL_CARD.md").write_text(model_card_markdown(card))
         for artifact in ARTIFACTS:

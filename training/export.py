@@ -16,10 +16,13 @@ PRECISIONS = ("int8", "float32", "float16", "dynamic")
 
 
 def restrict_breeds(keras_model_path: Path, keep: list[int], out_path: Path) -> None:
-    """Save the model with only the `keep` columns of its breed head (the rest left out)."""
+    """Save the shipped form of a trained model: its breed head with only the `keep` columns
+    (the rest left out), and a third output, `cat_map`: the last feature map times the
+    ImageNet classifier's cat rows (a class-activation map of "cat", catbreed.focus)."""
     import keras
 
     import training.layers  # noqa: F401  (registers the custom layers)
+    from training.layers import CAT_CLASSES
 
     model = keras.saving.load_model(keras_model_path)
     old = model.get_layer("breed_logits")
@@ -27,8 +30,20 @@ def restrict_breeds(keras_model_path: Path, keep: list[int], out_path: Path) -> 
     head = keras.layers.Dense(len(keep), name="breed_logits")
     head.build((None, kernel.shape[0]))
     head.set_weights([kernel[:, keep], bias[keep]])
-    outputs = {"breed_logits": head(old.input), "imagenet_logits": model.get_layer("imagenet_logits").output}
-    keras.Model(model.input, outputs, name=model.name).save(out_path)
+    imagenet = model.get_layer("imagenet_logits")
+    features = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    pool = next(layer for layer in features.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D))
+    if features.output is not pool.output or len([x for x in model.layers if isinstance(x, keras.Model)]) != 1:
+        raise ValueError("the cat map needs one backbone whose output is its pooled feature map (no flip averaging)")
+    with_map = keras.Model(features.input, [pool.input, pool.output])
+    pixels = keras.Input(model.input_shape[1:], name="pixels")
+    feature_map, pooled = with_map(pixels)
+    cat_rows = imagenet.get_weights()[0][:, list(CAT_CLASSES)].sum(axis=1, keepdims=True)
+    cat_map = keras.layers.Dense(1, use_bias=False, name="cat_map")
+    cat_map.build((None, cat_rows.shape[0]))
+    cat_map.set_weights([cat_rows])
+    outputs = {"breed_logits": head(pooled), "imagenet_logits": imagenet(pooled), "cat_map": cat_map(feature_map)}
+    keras.Model(pixels, outputs, name=model.name).save(out_path)
 
 
 def _photos(pixels: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]:

@@ -34,25 +34,26 @@ def served_answers(classifier, pixels: np.ndarray) -> Answers:
     return Answers(probabilities, np.array([p.cat_score for p in predictions]))
 
 
-def photos_in(folder: Path, size: int) -> np.ndarray:
-    """Every readable photo of a folder as served (for the dog check)."""
+def photos_in(folder: Path) -> list[bytes]:
+    """Every readable photo of a folder (for the dog check)."""
     from catbreed.errors import UnsupportedImage
-    from catbreed.preprocessing import image_to_input
+    from catbreed.preprocessing import load_image
 
-    pixels = []
+    photos = []
     for path in sorted(folder.glob("*")) if folder.is_dir() else []:
         try:
-            pixels.append(image_to_input(path.read_bytes(), size))
+            data = path.read_bytes()
+            load_image(data)
         except (OSError, UnsupportedImage):
             continue
-    return np.array(pixels, dtype=np.float32).reshape(-1, size, size, 3)
+        photos.append(data)
+    return photos
 
 
-def non_cat_pixels(size: int) -> np.ndarray:
-    from catbreed.preprocessing import image_to_input
+def non_cat_photos() -> list[bytes]:
     from training.noncats import non_cat_photos
 
-    return np.array([image_to_input(data, size) for _, data in non_cat_photos()], dtype=np.float32)
+    return [data for _, data in non_cat_photos()]
 
 
 def fit_thresholds(val: Answers, labels: np.ndarray, sources: np.ndarray, dog_scores: np.ndarray) -> dict:
@@ -93,22 +94,22 @@ def thumbnail_check(classifier, pixels: np.ndarray, labels: np.ndarray, breeds: 
 
 
 def measure_test(
-    classifier,
     sets: dict,
     breeds: list[str],
     limits: dict,
     val: Answers,
     test: Answers,
     dog_scores: np.ndarray,
-    unknown: np.ndarray,
+    non_cat_scores: np.ndarray,
+    left_out: Answers | None,
 ) -> dict:
-    """The product's figures on the test photos (`unknown`: test photos of breeds left out),
-    with the thresholds fitted on validation, and those thresholds' validation figures."""
+    """The product's figures on the test photos (`left_out`: the answers for the test photos of
+    breeds left out), with the thresholds fitted on validation, and those thresholds'
+    validation figures."""
     cat, confidence = limits["cat"], limits["confidence"]
     test_labels, test_sources = sets["test_labels"], sets["test_sources"]
     test_is_cat = test.is_cat(cat)
-    others = served_answers(classifier, non_cat_pixels(classifier.input_size)).cat_scores
-    left_out = served_answers(classifier, unknown) if len(unknown) else None
+    others = non_cat_scores
     val_labels, curated = sets["val_labels"], sets["val_sources"] == CURATED
     val_is_cat = val.is_cat(cat)
     return {
@@ -127,7 +128,7 @@ def measure_test(
             + [(s, test_sources == s) for s in sorted(set(test_sources.tolist()))]
         },
         "left_out_breeds": {
-            "photos": len(unknown),
+            "photos": 0 if left_out is None else len(left_out.cat_scores),
             "unsure": float(1 - left_out.confident(limits).mean()) if left_out is not None else None,
         },
         "validation_thresholds": {

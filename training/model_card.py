@@ -4,6 +4,9 @@ figures on the test split."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from catbreed.model import SecondLook
 from training.layers import CAT_CLASSES
 
 LICENSE_NOTES = (
@@ -25,6 +28,7 @@ def model_card(
     tflite_bytes: int,
     name: str,
     version: str,
+    second_look: SecondLook,
 ) -> dict:
     """The JSON model card: what the model is, its thresholds, how good it is (test split).
     `selection`: the breed rule and the breeds left out; `conversion`: precision, the layers
@@ -48,14 +52,16 @@ def model_card(
         "outputs": {
             "breed_logits": "temperature-scaled logits over the breeds, in this card's order; softmax gives probabilities",
             "imagenet_logits": "the ImageNet classifier's logits; the cat score is the softmax mass on cat_classes",
+            "cat_map": "the last feature map times the ImageNet classifier's cat rows: where the cat is (catbreed.focus)",
         },
         "cat_classes": list(CAT_CLASSES),
+        "second_look": asdict(second_look),
         "thresholds": {
             "cat": limits["cat"],
             "confidence": limits["confidence"],
             "fitted_on": (
-                "validation photos through this file (cat: validation cats and the tuning dogs; "
-                "confidence: training/thresholds.py)"
+                "validation photos through this file, first and second look (cat: validation cats and the tuning "
+                "dogs; confidence: training/thresholds.py)"
             ),
         },
         "temperature": report["calibration"]["temperature"],
@@ -148,13 +154,23 @@ def model_card_markdown(card: dict) -> str:
         else "Not measured."
     )
     cat = test["cat"]
+    looks = test.get("second_look", {})
+    look_rows = "\n".join(
+        f"| {s} | {m['photos']} | {pct(m['first_look_top1'])} | {pct(m['top1'])} | {pct(m['first_look_top5'])} "
+        f"| {pct(m['top5'])} | {pct(m['second_looks'])} |"
+        for s, m in looks.items()
+        if s != "validation"
+    )
+    setting = card["second_look"]
+    chosen_on = looks.get("validation", {})
     return f"""# Model card: {card["name"]} {card["version"]}
 
 Cat-breed classifier for {len(card["breeds"])} breeds: {", ".join(card["breeds"])}.
 
 - Backbone: {card["backbone"]} (ImageNet), input {card["input"]["size"]} px; {card["input"]["preprocessing"]}.
 - Training: {card["training"]}
-- File: `{card["file"]}`, {card["precision"]}, {card["file_bytes"] / 1e6:.1f} MB. Outputs `breed_logits` and `imagenet_logits`.
+- File: `{card["file"]}`, {card["precision"]}, {card["file_bytes"] / 1e6:.1f} MB.
+  Outputs `breed_logits`, `imagenet_logits` and `cat_map`.
 - Data: {card["data"]["photos"]} photos, {card["data"]["after_dedup"]} after near-duplicate removal
   ({card["data"]["split"]["near_duplicates"]}), split {card["data"]["train"]} train /
   {card["data"]["validation"]} validation / {card["data"]["test"]} test, stratified by breed and source, seed
@@ -169,6 +185,20 @@ Cat-breed classifier for {len(card["breeds"])} breeds: {", ".join(card["breeds"]
 
 `oxford` photos are curated; `web`, `petfinder` (shelter listings) and `gallery` labels are noisier,
 so each is reported apart.
+
+## Second look
+The first look is the photo's centre square. Its `cat_map` says where the cat is (cells at
+{setting["peak_share"]:.0%} of the peak or more); when the first look's top probability is under
+{setting["below"]:.2f} and that box covers at most {setting["max_area"]:.0%} of the square, the model looks again at
+the square around the box ({setting["margin"]:.0%} margin on each side) and the answer averages both looks. Chosen
+on validation (the best mean of oxford, petfinder and overall top-1 with at most
+{pct(chosen_on.get("budget"))} of oxford and shelter photos taking a second look): validation top-1
+{pct(chosen_on.get("first_look", {}).get("top1"))} -> {pct(chosen_on.get("chosen", {}).get("top1"))}.
+The tables above and below are the answers with the second look.
+
+| test photos | photos | top-1, first look | top-1 | top-5, first look | top-5 | second looks |
+|---|---|---|---|---|---|---|
+{look_rows}
 
 ## Per breed (all test photos)
 

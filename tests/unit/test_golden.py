@@ -29,6 +29,10 @@ def test_each_fixture_gets_its_golden_answer(gateway, photo: str) -> None:
     assert [p["breed"] for p in body["predictions"]] == [breed for breed, _ in expected["top5"]]
     assert [p["probability"] for p in body["predictions"]] == pytest.approx([p for _, p in expected["top5"]], abs=0.0015)
     assert (body["is_cat"], body["confident"]) == (expected["is_cat"], expected["confident"])
+    if expected["focus"] is None:
+        assert body["focus"] is None
+    else:  # the box's edges sit on a 9 x 9 grid over the photo; a rounding may move one by a pixel
+        assert body["focus"]["box"] == pytest.approx(expected["focus"]["box"], abs=1)
 
 
 def test_a_cat_score_exactly_at_the_threshold_is_a_cat(classifier) -> None:
