@@ -48,13 +48,13 @@ ROOTS := $(DATA)/oxford $(DATA)/web $(DATA)/petfinder $(DATA)/gallery $(DATA)/th
 # the defaults of training.train (Lite2, 2 views, top 6 blocks, 4 epochs, distillation) plus these choices;
 # convert_model.py's defaults are the shipped recipe (float32: int8 fails its rule; breeds learned on validation; README: Training)
 TRAIN_FLAGS := --source-weight web=0.5 petfinder=0.3 thumbs=0.5 --views-per-source thumbs=1 --min-photos 40
-# Owners' photos, exported by scripts/export_feedback.py and reviewed by a person (README: Feedback):
+# Owners' photos, exported by `python -m catbreed_local.feedback_export` and reviewed by a person (README: Feedback):
 # `make train FEEDBACK=runs/feedback` adds that folder as one more root, weighed FEEDBACK_WEIGHT.
 FEEDBACK ?=
 FEEDBACK_WEIGHT ?= 0.5
 ifneq ($(strip $(FEEDBACK)),)
 ifeq ($(wildcard $(FEEDBACK)/manifest.csv),)
-$(error FEEDBACK=$(FEEDBACK) is not a folder made by scripts/export_feedback.py)
+$(error FEEDBACK=$(FEEDBACK) is not a folder made by catbreed_local.feedback_export)
 endif
 ifneq ($(wildcard $(FEEDBACK)/NOT_REVIEWED.txt),)
 $(error FEEDBACK=$(FEEDBACK) is not reviewed yet: look at every photo, then delete $(FEEDBACK)/NOT_REVIEWED.txt)
