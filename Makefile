@@ -68,11 +68,11 @@ train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an
 	$(PY) convert_model.py --run $(RUN) --out model $(CONVERT_FLAGS)
 
 bench: setup-dev ## speed, memory, size, and time and cost at each Lambda memory size (tables, JSON, docs/lambda-cost.png)
-	$(PY) scripts/benchmark.py
-	$(PY) scripts/decode_memory.py
+	$(PY) -m bench
+	$(PY) -m bench.decode_memory
 
 load: setup-dev ## bounded load test of the local server (127.0.0.1 only)
-	$(PY) scripts/load_test.py
+	$(PY) -m bench.load_test
 
 deploy: ## build and deploy to AWS (needs Docker and credentials)
 	scripts/deploy.sh
