@@ -39,7 +39,7 @@ lint: ## ruff, hadolint, shellcheck
 check-infra: ## the SAM template, offline; a wheel for every runtime pin on each architecture (skips without the index)
 	.venv/bin/sam validate --lint --region us-east-1
 	.venv/bin/cfn-lint template.yaml
-	$(PY) scripts/check_wheels.py
+	$(PY) -m catbreed_local.check_wheels
 	scripts/deploy.sh --dry-run > /dev/null
 
 DATA ?= ../shared/data/cats
