@@ -91,7 +91,7 @@ def open_page(browser, site: str) -> Iterator[Callable[..., object]]:
         contexts.append(context)
         page = context.new_page()
         if config:
-            script = f"window.CATBREED_CONFIG = {json.dumps({'apiUrl': '', **config})};"
+            script = f"export default {json.dumps({'apiUrl': '', **config})};"
             page.route("**/config.js", lambda route: route.fulfill(content_type="application/javascript", body=script))
         for pattern, handler in (routes or {}).items():
             page.route(pattern, handler)
@@ -446,14 +446,14 @@ def test_a_service_that_never_answers_gets_a_readable_message(open_page) -> None
     assert page.is_hidden("#cancel-button")
     assert page.is_visible("#again-button")
     shoot(page, "gave-up")
-    page.evaluate("CONFIG.giveUpAfterMs = 600000")
+    page.evaluate("import('./api.js').then((api) => { api.WAITS.giveUpAfterMs = 600000; })")
     page.click("#retry-button")  # the service is back: the real model answers
     wait_for_answer(page)
     assert len(bars(page)) == 5
 
 
 def test_the_default_waits_are_a_few_seconds_and_under_the_gateway_limit(page) -> None:
-    slow, give_up = page.evaluate("[CONFIG.slowAfterMs, CONFIG.giveUpAfterMs]")
+    slow, give_up = page.evaluate("import('./api.js').then((api) => [api.WAITS.slowAfterMs, api.WAITS.giveUpAfterMs])")
     assert 2000 <= slow <= 6000
     assert 15_000 <= give_up < 29_000
 
