@@ -801,6 +801,36 @@ def test_without_an_upload_route_a_big_photo_gets_a_readable_message(page) -> No
     assert "not_found" not in message
 
 
+# --- the icon --------------------------------------------------------------------------------
+
+
+def test_the_page_has_an_icon_and_the_browser_asks_for_no_missing_one(browser, gateway) -> None:
+    """Lighthouse's one console error was /favicon.ico, 404: the browser asks for an icon on its
+    own after the page loads; the page names one the local server serves."""
+    from catbreed_local.server import make_server
+
+    from ..helpers import running
+
+    requests: list[str] = []
+    with running(make_server(gateway.handle, "127.0.0.1", 0, log=requests.append)) as url:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            errors = []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.goto(f"{url}/")
+            page.wait_for_selector("body[data-breeds]")
+            deadline = time.monotonic() + 30
+            while not [line for line in requests if "/favicon" in line]:  # the browser's own request, after load
+                assert time.monotonic() < deadline, f"the browser asked for no icon: {requests}"
+                page.wait_for_timeout(50)
+        finally:
+            context.close()
+    icons = [line for line in requests if "/favicon" in line]
+    assert all(" /favicon.svg 200 " in f"{line} " for line in icons), icons
+    assert errors == []
+
+
 # --- accessibility (axe-core) -----------------------------------------------------------
 
 
