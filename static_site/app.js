@@ -2,6 +2,7 @@
 import * as api from "./api.js";
 import { breedName, openList, showBreeds } from "./breeds.js";
 import * as feedback from "./feedback.js";
+import { hideFocus, showFocus } from "./focus.js";
 import { photoType, readAsDataUrl, shrink } from "./photo.js";
 
 const TOP_K = 5;
@@ -93,6 +94,7 @@ function showBusy(job, previewSrc, text) {
   els.uploadInstead.hidden = true;
   els.again.hidden = true;
   feedback.hide();
+  hideFocus();
 }
 
 function showStillWorking(job) {
@@ -121,6 +123,7 @@ function showError(job, code, fallback) {
   els.modelInfo.textContent = "";
   setMessage(messageFor(code) || fallback || MESSAGES.internal_error, "error");
   feedback.hide(); // nothing to judge on a photo that failed
+  hideFocus();
   els.uploadInstead.hidden = !LINK_ERRORS.includes(code);
   els.retry.hidden = !(lastAttempt && RETRYABLE.includes(code));
   bringIntoView();
@@ -175,6 +178,7 @@ function showAnswer(job, body) {
   els.predictions.replaceChildren(...items);
   els.explain.hidden = !body.is_cat;
   els.modelInfo.textContent = body.model ? `Answered by model ${body.model.name}, version ${body.model.version}.` : "";
+  showFocus(body.focus);
   feedback.show(body, job.photo || null);
   bringIntoView();
 }
@@ -195,6 +199,7 @@ function reset() {
   setMessage("");
   els.predictions.replaceChildren();
   feedback.hide();
+  hideFocus();
   els.url.value = "";
   window.scrollTo({ top: 0, behavior: "instant" });
   els.choose.focus({ preventScroll: true });
