@@ -19,8 +19,7 @@ def xception_model(directory: Path, breeds: int) -> Path:
     script = f"""
 import keras
 from training.backbones import build_backbone
-from training.train import export_model
-from training.export import to_tflite
+from training.export import export_model, to_tflite
 backbone = build_backbone("xception", weights=None, input_size=299)
 head = keras.layers.Dense({breeds})
 head.build((None, 2048))

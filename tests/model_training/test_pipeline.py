@@ -12,9 +12,11 @@ import pytest
 
 import convert_model
 from catbreed.model import Classifier
-from training import convert, measure, train
+from training import convert, finetune, measure, train
 from training.agreement import FLOAT32_TOLERANCE, DisagreementError
 from training.backbones import build_backbone
+from training.config import TrainConfig
+from training.export import export_model
 
 from .helpers import BREEDS, draw_photo
 
@@ -45,6 +47,8 @@ def test_training_writes_model_report_split_and_sets(tiny_run: Path) -> None:
     assert "test" not in json.dumps(report["validation"])  # validation figures only
     assert (tiny_run / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert report["settings"]["source_weight"] == ["tiny=0.8"]
+    config = TrainConfig.load(tiny_run)  # saved with the run, read back typed
+    assert config.source_weight == ("tiny=0.8",) and config.top_blocks == 3 and config.settings() == report["settings"]
     split = json.loads((tiny_run / "split.json").read_text())
     sides = [{path for path, _, _ in split[side]} for side in ("train", "validation", "test")]
     assert [len(side) for side in sides] == [18, 6, 6] and len(set.union(*sides)) == 30
@@ -151,11 +155,11 @@ def test_xception_path_builds_and_trains_a_step_without_weights() -> None:
     assert top.output_shape == (None, 2048) and len(top.layers) < len(backbone.features.layers)
     before = [w.copy() for w in top.get_weights()]
     labels = np.array([0, 1, 2, 0])
-    train.fine_tune_top(
+    finetune.fine_tune_top(
         top, head, bottom.predict(pixels, verbose=0), labels, np.ones(4), epochs=1, batch_size=4, learning_rate=1e-3, seed=0
     )
     assert any(not np.allclose(a, b) for a, b in zip(before, top.get_weights(), strict=True))
-    model = train.export_model(backbone, head, temperature=1.5)
+    model = export_model(backbone, head, temperature=1.5)
     out = model.predict(pixels, verbose=0)
     features = backbone.features.predict(pixels, verbose=0)
     assert np.allclose(out["breed_logits"], head(features).numpy() / 1.5, atol=1e-4)
@@ -174,9 +178,9 @@ def distilled_gap(distill_weight: float, pixels: np.ndarray, labels: np.ndarray)
     backbone = build_backbone("efficientnet_lite0")
     bottom, top = backbone.split(2)
     activations = bottom.predict(pixels, verbose=0)
-    _, teacher = train.top_outputs(top, backbone.imagenet_head, activations)
+    _, teacher = finetune.top_outputs(top, backbone.imagenet_head, activations)
     head = keras.layers.Dense(3)
-    train.fine_tune_top(
+    finetune.fine_tune_top(
         top,
         head,
         activations,
@@ -190,7 +194,7 @@ def distilled_gap(distill_weight: float, pixels: np.ndarray, labels: np.ndarray)
         teacher=teacher,
         distill_weight=distill_weight,
     )
-    _, student = train.top_outputs(top, backbone.imagenet_head, activations)
+    _, student = finetune.top_outputs(top, backbone.imagenet_head, activations)
     p, q = teacher.astype(np.float64) + 1e-9, student.astype(np.float64) + 1e-9
     return float(np.mean(np.sum(p * np.log(p / q), axis=1)))
 
