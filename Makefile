@@ -72,7 +72,7 @@ bench: setup-dev ## speed, memory, size, and time and cost at each Lambda memory
 	$(PY) -m bench.decode_memory
 
 load: setup-dev ## bounded load test of the local server (127.0.0.1 only)
-	$(PY) -m bench.load_test
+	$(PY) -m bench.load
 
 deploy: ## build and deploy to AWS (needs Docker and credentials)
 	scripts/deploy.sh

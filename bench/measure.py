@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench import load_test
+from bench import load
 from catbreed.gateway import Gateway
 from catbreed.model import DEFAULT_MODEL_DIR, Classifier
 from catbreed.preprocessing import image_to_input
@@ -113,8 +113,8 @@ def warm_latency(model_dir: Path, calls: int) -> dict:
 
 
 def server_throughput(levels: tuple[int, ...] = (1, 2, 4), requests: int = 200) -> dict:
-    """Requests per second through the local server at each concurrency (bench/load_test.py)."""
-    return {f"concurrency_{c}": load_test.run(requests, c, warmup=20, time_limit=300)["requests_per_second"] for c in levels}
+    """Requests per second through the local server at each concurrency (bench/load.py)."""
+    return {f"concurrency_{c}": load.run(requests, c, warmup=20, time_limit=300)["requests_per_second"] for c in levels}
 
 
 def runtime_install_size() -> dict:
