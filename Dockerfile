@@ -9,7 +9,7 @@
 FROM public.ecr.aws/lambda/python:3.12@sha256:0628ddc11919f85f4261517d356392dbbc6b3181568d87a376ae2e814464c230
 
 # Inference only: no tensorflow, no torch. Exactly the locked wheels, every one checked against
-# its hash (requirements-runtime.lock, from requirements-runtime.txt by scripts/lock_runtime.py;
+# its hash (requirements-runtime.lock, from requirements-runtime.txt by catbreed_local/lock_runtime.py;
 # on arm64 pip takes that machine's lines). Then without the parts of LiteRT that are never
 # loaded (scripts/slim_runtime.sh).
 COPY requirements-runtime.lock scripts/slim_runtime.sh /tmp/build/

@@ -39,7 +39,7 @@ lint: ## ruff, hadolint, shellcheck
 check-infra: ## the SAM template, offline; a wheel for every runtime pin on each architecture (skips without the index)
 	.venv/bin/sam validate --lint --region us-east-1
 	.venv/bin/cfn-lint template.yaml
-	$(PY) scripts/check_wheels.py
+	$(PY) -m catbreed_local.check_wheels
 	scripts/deploy.sh --dry-run > /dev/null
 
 DATA ?= ../shared/data/cats
@@ -48,13 +48,13 @@ ROOTS := $(DATA)/oxford $(DATA)/web $(DATA)/petfinder $(DATA)/gallery $(DATA)/th
 # the defaults of training.train (Lite2, 2 views, top 6 blocks, 4 epochs, distillation) plus these choices;
 # convert_model.py's defaults are the shipped recipe (float32: int8 fails its rule; breeds learned on validation; README: Training)
 TRAIN_FLAGS := --source-weight web=0.5 petfinder=0.3 thumbs=0.5 --views-per-source thumbs=1 --min-photos 40
-# Owners' photos, exported by scripts/export_feedback.py and reviewed by a person (README: Feedback):
+# Owners' photos, exported by `python -m catbreed_local.feedback_export` and reviewed by a person (README: Feedback):
 # `make train FEEDBACK=runs/feedback` adds that folder as one more root, weighed FEEDBACK_WEIGHT.
 FEEDBACK ?=
 FEEDBACK_WEIGHT ?= 0.5
 ifneq ($(strip $(FEEDBACK)),)
 ifeq ($(wildcard $(FEEDBACK)/manifest.csv),)
-$(error FEEDBACK=$(FEEDBACK) is not a folder made by scripts/export_feedback.py)
+$(error FEEDBACK=$(FEEDBACK) is not a folder made by catbreed_local.feedback_export)
 endif
 ifneq ($(wildcard $(FEEDBACK)/NOT_REVIEWED.txt),)
 $(error FEEDBACK=$(FEEDBACK) is not reviewed yet: look at every photo, then delete $(FEEDBACK)/NOT_REVIEWED.txt)
@@ -68,11 +68,11 @@ train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an
 	$(PY) convert_model.py --run $(RUN) --out model $(CONVERT_FLAGS)
 
 bench: setup-dev ## speed, memory, size, and time and cost at each Lambda memory size (tables, JSON, docs/lambda-cost.png)
-	$(PY) scripts/benchmark.py
-	$(PY) scripts/decode_memory.py
+	$(PY) -m bench
+	$(PY) -m bench.decode_memory
 
 load: setup-dev ## bounded load test of the local server (127.0.0.1 only)
-	$(PY) scripts/load_test.py
+	$(PY) -m bench.load
 
 deploy: ## build and deploy to AWS (needs Docker and credentials)
 	scripts/deploy.sh

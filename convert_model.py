@@ -19,7 +19,7 @@ from pathlib import Path
 
 from catbreed import __version__
 from training.agreement import DisagreementError
-from training.convert import DOGS, MAX_CURATED_COST, MIN_BREED_TOP1, MIN_SHIPPED_TOP1, PRECISION, convert
+from training.convert import DOGS, MAX_CURATED_COST, MIN_BREED_TOP1, MIN_SHIPPED_TOP1, PRECISION, Rules, convert
 from training.export import PRECISIONS
 
 
@@ -52,17 +52,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        card = convert(
-            args.run,
-            args.out,
-            args.precision,
-            args.name,
-            args.version,
-            args.dogs,
-            args.min_breed_top1,
-            args.max_curated_cost,
-            args.min_shipped_top1,
+        rules = Rules(
+            precision=args.precision,
+            min_breed_top1=args.min_breed_top1,
+            min_shipped_top1=args.min_shipped_top1,
+            max_curated_cost=args.max_curated_cost,
+            dogs=args.dogs,
+            name=args.name,
+            version=args.version,
         )
+        card = convert(args.run, args.out, rules=rules)
     except DisagreementError as error:
         print(f"convert_model: {error}", file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ WIDE_GRAY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 # What decoding costs: the peak bytes per pixel of decoding a photo of each mode and turning
 # it into RGB here (Pillow keeps RGB in 4 bytes; "PA" also stands for a palette with
 # transparency), plus what a decoder holds besides (WebP), measured with
-# scripts/decode_memory.py and rounded up; other modes cost the most. A photo whose pixels
+# bench/decode_memory.py and rounded up; other modes cost the most. A photo whose pixels
 # would cost more than DECODE_MAX_BYTES is refused before it is decoded, which keeps every
 # accepted photo under half of the function's 1,024 MB (about 100 MB are the model's).
 DECODE_BYTES_PER_PIXEL = {"1": 5, "L": 5, "P": 5, "PA": 10, "RGB": 4, "CMYK": 9, "RGBA": 9, "I;16": 9, "LA": 13}

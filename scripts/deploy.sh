@@ -92,7 +92,7 @@ distribution="$(output DistributionId)"
 site="$(mktemp -d)"
 trap 'rm -rf "$site"' EXIT
 cp -R static_site/. "$site/"
-printf '// Written by scripts/deploy.sh for stack %s.\nwindow.CATBREED_CONFIG = { apiUrl: "%s" };\n' \
+printf '// Written by scripts/deploy.sh for stack %s.\nexport default { apiUrl: "%s" };\n' \
   "$stack" "$api_url" > "$site/config.js"
 echo "page config: $(tail -n 1 "$site/config.js")"
 

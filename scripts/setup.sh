@@ -45,7 +45,7 @@ if [ "$kind" = "dev" ]; then
   if [ ! -f "$stamp" ]; then
     "${lambda_python:-$venv/bin/python}" -m pip download -q --disable-pip-version-check --only-binary :all: \
       -r requirements-runtime.lock -d "$wheels"
-    arm64_litert="$("$venv/bin/python" scripts/check_wheels.py --pin arm64 ai-edge-litert)"
+    arm64_litert="$("$venv/bin/python" -m catbreed_local.check_wheels --pin arm64 ai-edge-litert)"
     if [ -n "$arm64_litert" ]; then
       "${lambda_python:-$venv/bin/python}" -m pip download -q --disable-pip-version-check --only-binary :all: \
         --no-deps "$arm64_litert" -d "$wheels"  # its dependencies are locked already

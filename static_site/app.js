@@ -1,18 +1,10 @@
 // catbreed page: choose, drop, snap, paste or link a photo; show the five most likely breeds.
-"use strict";
+import * as api from "./api.js";
+import { breedName, openList, showBreeds } from "./breeds.js";
+import * as feedback from "./feedback.js";
+import { hideFocus, showFocus } from "./focus.js";
+import { photoType, readAsDataUrl, shrink } from "./photo.js";
 
-// config.js (rewritten by scripts/deploy.sh) may set apiUrl and override any of these.
-const CONFIG = Object.assign({
-  apiUrl: "",
-  slowAfterMs: 4000,               // then say that it is still working
-  giveUpAfterMs: 25000,            // then stop waiting (API Gateway itself gives up at 30 s)
-}, window.CATBREED_CONFIG || {});
-const API = String(CONFIG.apiUrl || "").replace(/\/+$/, "");
-const MAX_SIDE = 1024;               // photos are shrunk to this longest side before sending
-const JPEG_QUALITY = 0.9;
-// The API's photo limits in bytes, from GET /breeds (docs/API.md). Until they are known the
-// page checks nothing itself: the API's 413 answers decide.
-const LIMITS = { directMax: 0, photoMax: 0 };
 const TOP_K = 5;
 
 const MESSAGES = {
@@ -102,6 +94,7 @@ function showBusy(job, previewSrc, text) {
   els.uploadInstead.hidden = true;
   els.again.hidden = true;
   feedback.hide();
+  hideFocus();
 }
 
 function showStillWorking(job) {
@@ -130,6 +123,7 @@ function showError(job, code, fallback) {
   els.modelInfo.textContent = "";
   setMessage(messageFor(code) || fallback || MESSAGES.internal_error, "error");
   feedback.hide(); // nothing to judge on a photo that failed
+  hideFocus();
   els.uploadInstead.hidden = !LINK_ERRORS.includes(code);
   els.retry.hidden = !(lastAttempt && RETRYABLE.includes(code));
   bringIntoView();
@@ -139,8 +133,8 @@ function showError(job, code, fallback) {
 function messageFor(code) {
   let unknown = false;
   const text = (MESSAGES[code] || "").replace(/\{(\w+)\}/g, (_, name) => {
-    if (!LIMITS[name]) unknown = true;
-    return `${+(LIMITS[name] / 1048576).toFixed(1)} MiB`;
+    if (!api.limits[name]) unknown = true;
+    return `${+(api.limits[name] / 1048576).toFixed(1)} MiB`;
   });
   return text && !unknown ? text : null;
 }
@@ -184,18 +178,9 @@ function showAnswer(job, body) {
   els.predictions.replaceChildren(...items);
   els.explain.hidden = !body.is_cat;
   els.modelInfo.textContent = body.model ? `Answered by model ${body.model.name}, version ${body.model.version}.` : "";
+  showFocus(body.focus);
   feedback.show(body, job.photo || null);
   bringIntoView();
-}
-
-// A breed's name, linked to its entry in "The breeds it knows" when it has one.
-function breedName(breed) {
-  const entry = document.getElementById(entryId(breed));
-  if (!entry) return breed;
-  const link = document.createElement("a");
-  link.href = `#${entry.id}`;
-  link.textContent = breed;
-  return link;
 }
 
 // On a phone the answer starts below the fold: scroll it up unless it is all in view.
@@ -214,6 +199,7 @@ function reset() {
   setMessage("");
   els.predictions.replaceChildren();
   feedback.hide();
+  hideFocus();
   els.url.value = "";
   window.scrollTo({ top: 0, behavior: "instant" });
   els.choose.focus({ preventScroll: true });
@@ -221,27 +207,17 @@ function reset() {
 
 // --- talking to the API ---------------------------------------------------------------
 
-// fetch() for the newest job, with the "still working" message and a time to give up.
-async function watchedFetch(job, url, options) {
-  const slow = setTimeout(() => showStillWorking(job), CONFIG.slowAfterMs);
-  const giveUp = setTimeout(() => { job.timedOut = true; job.controller.abort(); }, CONFIG.giveUpAfterMs);
+// An API call for the newest job (`send` gets its abort signal), with the "still working"
+// message and a time to give up.
+async function watched(job, send) {
+  const slow = setTimeout(() => showStillWorking(job), api.WAITS.slowAfterMs);
+  const giveUp = setTimeout(() => { job.timedOut = true; job.controller.abort(); }, api.WAITS.giveUpAfterMs);
   try {
-    const response = await fetch(url, { ...options, signal: job.controller.signal });
-    let body = null;
-    try { body = await response.json(); } catch { body = null; }
-    return { status: response.status, ok: response.ok, body };
+    return await send(job.controller.signal);
   } finally {
     clearTimeout(slow);
     clearTimeout(giveUp);
   }
-}
-
-function postJson(job, path, payload) {
-  return watchedFetch(job, `${API}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(payload),
-  });
 }
 
 // The error code of a failed answer: ours, or API Gateway's own (it has no code).
@@ -262,7 +238,7 @@ function failed(job) {
 async function predict(job, request, photo) {
   let answer;
   try {
-    answer = await postJson(job, "/predict", request);
+    answer = await watched(job, (signal) => api.predict(request, signal));
   } catch {
     failed(job);
     return;
@@ -270,7 +246,7 @@ async function predict(job, request, photo) {
   if (!isCurrent(job)) return;
   if (answer.ok && answer.body?.predictions) {
     showAnswer(job, answer.body);
-  } else if (answer.status === 413 && photo && !(LIMITS.photoMax && photo.size > LIMITS.photoMax) && !request.upload) {
+  } else if (answer.status === 413 && photo && !(api.limits.photoMax && photo.size > api.limits.photoMax) && !request.upload) {
     await predictViaUpload(job, photo);
   } else {
     showError(job, errorCode(answer), answer.body?.error?.message);
@@ -282,7 +258,7 @@ async function predictViaUpload(job, photo) {
   showBusy(job, undefined, "Uploading your photo…");
   let ticket;
   try {
-    ticket = await postJson(job, "/uploads", { content_type: photoType(photo), size: photo.size });
+    ticket = await watched(job, (signal) => api.requestUpload(photoType(photo), photo.size, signal));
   } catch {
     failed(job);
     return;
@@ -294,13 +270,10 @@ async function predictViaUpload(job, photo) {
     showError(job, code, ticket.body?.error?.message);
     return;
   }
-  const form = new FormData();
-  for (const [name, value] of Object.entries(ticket.body.fields || {})) form.append(name, value);
-  form.append("file", photo); // storage wants the file last
   try {
-    const stored = await fetch(ticket.body.url, { method: "POST", body: form, signal: job.controller.signal });
+    const stored = await api.storeUpload(ticket.body, photo, job.controller.signal);
     if (!isCurrent(job)) return;
-    if (!stored.ok) {
+    if (!stored) {
       showError(job, "upload_failed");
       return;
     }
@@ -312,43 +285,7 @@ async function predictViaUpload(job, photo) {
   await predict(job, { upload: ticket.body.upload, top_k: TOP_K }, null);
 }
 
-function photoType(photo) {
-  if (photo.type && photo.type.startsWith("image/")) return photo.type;
-  const ext = ((photo.name || "").match(/\.([a-z0-9]+)$/i) || [])[1]?.toLowerCase();
-  if (!ext) return "application/octet-stream";
-  return `image/${{ jpg: "jpeg", tif: "tiff" }[ext] || ext}`;
-}
-
 // --- photos and links -----------------------------------------------------------------
-
-function readAsDataUrl(blob) {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result);
-    reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(blob);
-  });
-}
-
-// Shrink a photo to MAX_SIDE as JPEG; null when the browser cannot decode it.
-async function shrink(file) {
-  let bitmap;
-  try {
-    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
-  } catch {
-    return null;
-  }
-  const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
-  const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  if (bitmap.close) bitmap.close();
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
-}
 
 async function handleFile(file) {
   if (!file) return;
@@ -362,11 +299,11 @@ async function handleFile(file) {
   // A file the browser can't decode is still sent, so the server can say what is wrong.
   const photo = small || file;
   job.photo = photo; // the owner may let us keep it (feedback.js)
-  if (LIMITS.photoMax && photo.size > LIMITS.photoMax) {
+  if (api.limits.photoMax && photo.size > api.limits.photoMax) {
     showError(job, "image_too_large");
     return;
   }
-  if (LIMITS.directMax && photo.size > LIMITS.directMax) {
+  if (api.limits.directMax && photo.size > api.limits.directMax) {
     await predictViaUpload(job, photo);
     return;
   }
@@ -413,7 +350,7 @@ els.cancel.addEventListener("click", () => {
 els.again.addEventListener("click", reset);
 // A breed linked from the answer: open the list first, so the browser can scroll to it.
 els.predictions.addEventListener("click", (event) => {
-  if (event.target.closest("a")) $("breeds-details").open = true;
+  if (event.target.closest("a")) openList();
 });
 els.retry.addEventListener("click", () => lastAttempt && lastAttempt());
 els.file.addEventListener("change", () => { handleFile(els.file.files[0]); els.file.value = ""; });
@@ -439,44 +376,9 @@ document.addEventListener("paste", (event) => {
 
 // --- the breeds it knows --------------------------------------------------------------
 
-const nameKey = (name) => String(name).toLowerCase().replace(/[_-]+/g, " ").trim();
-const entryId = (breed) => `breed-${nameKey(breed).replace(/[^a-z0-9]+/g, "-")}`;
-
-function showBreeds(breeds, traits) {
-  const known = {};
-  for (const [name, lines] of Object.entries(traits)) known[nameKey(name)] = lines;
-  const entries = breeds.map((breed) => {
-    const entry = document.createElement("div");
-    entry.className = "breed-entry";
-    entry.id = entryId(breed);
-    const dt = document.createElement("dt");
-    dt.textContent = breed;
-    const dd = document.createElement("dd");
-    const lines = known[nameKey(breed)] || [];
-    if (lines.length) {
-      const ul = document.createElement("ul");
-      for (const line of lines) {
-        const li = document.createElement("li");
-        li.textContent = line;
-        ul.appendChild(li);
-      }
-      dd.appendChild(ul);
-    }
-    entry.append(dt, dd);
-    return entry;
-  });
-  $("breed-list").replaceChildren(...entries);
-  $("breed-total").textContent = String(breeds.length);
-  $("breed-count").textContent = String(breeds.length);
-  $("breed-count-line").hidden = false;
-  $("breeds").hidden = false;
-}
-
 const getJson = (url) => fetch(url).then((r) => (r.ok ? r.json() : null)).catch(() => null);
-Promise.all([getJson(`${API}/breeds`), getJson("breeds.json")]).then(([list, text]) => {
+Promise.all([api.listBreeds(), getJson("breeds.json")]).then(([list, text]) => {
   // Without the list the page names no breeds and no count rather than a wrong one.
-  LIMITS.directMax = Number(list?.limits?.direct_max_bytes) || 0;
-  LIMITS.photoMax = Number(list?.limits?.photo_max_bytes) || 0;
   const ok = Boolean(list && Array.isArray(list.breeds) && list.breeds.length);
   if (ok) showBreeds(list.breeds, (text && text.traits) || {});
   if (ok) feedback.setBreeds(list.breeds);

@@ -21,7 +21,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -122,21 +122,28 @@ class Candidate:
         )
 
 
-def convert(
-    run: Path,
-    out: Path,
-    precision: str = PRECISION,
-    name: str | None = None,
-    version: str = __version__,
-    dogs: Path = DOGS,
-    min_breed_top1: float = MIN_BREED_TOP1,
-    max_curated_cost: float = MAX_CURATED_COST,
-    min_shipped_top1: float = MIN_SHIPPED_TOP1,
-    float_layer_steps: tuple[int, ...] = FLOAT_LAYER_STEPS,
-    log: Callable[[str], None] = print,
-) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class Rules:
+    """How a run becomes the shipped model: the precision (and, for int8, how many of the
+    worst-quantized layers may stay in float, step by step), which breeds ship, the dog photos
+    the cat threshold is tuned on, and the model's name (default: from the backbone) and version."""
+
+    precision: str = PRECISION
+    min_breed_top1: float = MIN_BREED_TOP1
+    min_shipped_top1: float = MIN_SHIPPED_TOP1
+    max_curated_cost: float = MAX_CURATED_COST
+    float_layer_steps: tuple[int, ...] = FLOAT_LAYER_STEPS
+    dogs: Path = DOGS
+    name: str | None = None
+    version: str = __version__
+
+
+def convert(run: Path, out: Path, *, rules: Rules = Rules(), log: Callable[[str], None] = print) -> dict:
     """Select breeds, convert, check, fit thresholds, measure; write the artifacts only when
     all passed (raises agreement.DisagreementError otherwise)."""
+    precision, name, version, dogs = rules.precision, rules.name, rules.version, rules.dogs
+    min_breed_top1, max_curated_cost, min_shipped_top1 = rules.min_breed_top1, rules.max_curated_cost, rules.min_shipped_top1
+    float_layer_steps = rules.float_layer_steps
     report = json.loads((run / "report.json").read_text())
     in_service = out / "model_card.json"  # the model this one replaces, if any
     shipped = frozenset(json.loads(in_service.read_text())["breeds"]) if in_service.exists() else frozenset()

@@ -1,6 +1,7 @@
 """From a trained Keras model to the shipped `.tflite`: the breed head restricted to the
 breeds that ship, conversion at a precision, and (int8) the layers that quantize worst,
-so that those can stay in float (selective quantization)."""
+so that those can stay in float (selective quantization); and the shipped Keras graph
+itself, built from a trained backbone and head (export_model)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ import io
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+    from training.backbones import Backbone
 
 PRECISIONS = ("int8", "float32", "float16", "dynamic")
 
@@ -117,3 +124,28 @@ def worst_quantized_layers(keras_model_path: Path, calibration: np.ndarray, phot
         return sorted(ranked, key=lambda item: -item[1])
 
     return _converted(keras_model_path, "int8", calibration, measure)
+
+
+def export_model(backbone: Backbone, head: keras.layers.Dense, temperature: float, flip_tta: bool = False) -> keras.Model:
+    """The shipped model: pixels -> {breed_logits: logits / temperature, imagenet_logits}.
+
+    Serving takes the softmax of each (catbreed.model): probabilities leave the quantized
+    graph as logits, so that int8 rounding never makes two breeds tie, and the cat score
+    (probability mass on the ImageNet cat classes) keeps its resolution near its threshold.
+    With `flip_tta` the model also looks at the mirrored photo and averages the features.
+    """
+    import keras
+
+    from training.layers import HorizontalFlip
+
+    kernel, bias = head.get_weights()
+    calibrated = keras.layers.Dense(kernel.shape[1], name="breed_logits")
+    calibrated.build((None, kernel.shape[0]))
+    calibrated.set_weights([kernel / temperature, bias / temperature])
+    pixels = keras.Input((backbone.input_size, backbone.input_size, 3), name="pixels")
+    features = backbone.features(pixels)
+    if flip_tta:
+        mirrored = backbone.features(HorizontalFlip(name="mirror")(pixels))
+        features = keras.layers.Average(name="flip_average")([features, mirrored])
+    outputs = {"breed_logits": calibrated(features), "imagenet_logits": backbone.imagenet_head(features)}
+    return keras.Model(pixels, outputs, name=f"catbreed_{backbone.name}")

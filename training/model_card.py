@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from catbreed.model import SecondLook
+from training.config import TrainConfig
 from training.layers import CAT_CLASSES
 
 LICENSE_NOTES = (
@@ -73,33 +74,31 @@ def model_card(
             "thumbnail_check": conversion.get("thumbnail_check"),
         },
         "license_notes": LICENSE_NOTES,
-        "training": training_summary(report.get("settings", {})),
+        "training": training_summary(TrainConfig.from_json(report["settings"])) if report.get("settings") else "see report.json",
         "trained_by": "make train (python -m training.train, then convert_model.py; see README, 'Training')",
     }
 
 
-def training_summary(settings: dict) -> str:
-    """One sentence on how the model was trained, from the run's settings."""
-    if not settings:
-        return "see report.json"
+def training_summary(settings: TrainConfig) -> str:
+    """One sentence on how the model was trained, from the run's settings (report.json's)."""
     text = (
-        f"a class-balanced logistic-regression head on pooled features, then the top {settings['top_blocks']} "
-        f"blocks and the head fine-tuned for {settings['finetune_epochs']} epochs on {settings['views']} views a photo "
+        f"a class-balanced logistic-regression head on pooled features, then the top {settings.top_blocks} "
+        f"blocks and the head fine-tuned for {settings.finetune_epochs} epochs on {settings.views} views a photo "
         "(the centre square and random crops, all mirrored)"
     )
-    if settings.get("views_per_source"):
-        text += f" (views of some roots: {', '.join(settings['views_per_source'])})"
-    if settings.get("source_weight"):
-        text += f", photos weighted by source ({', '.join(settings['source_weight'])})"
-    if settings.get("clean_labels"):
+    if settings.views_per_source:
+        text += f" (views of some roots: {', '.join(settings.views_per_source)})"
+    if settings.source_weight:
+        text += f", photos weighted by source ({', '.join(settings.source_weight)})"
+    if settings.clean_labels:
         text += (
-            f"; photos of {', '.join(settings['clean_labels'])} whose label confident learning (cleanlab, out-of-fold "
-            f"probe probabilities) flags weighted {settings['flagged_weight']}"
+            f"; photos of {', '.join(settings.clean_labels)} whose label confident learning (cleanlab, out-of-fold "
+            f"probe probabilities) flags weighted {settings.flagged_weight}"
         )
-    if settings.get("distill_weight"):
+    if settings.distill_weight:
         text += "; the ImageNet classifier's answers kept by distillation, so the cat score shares the fine-tuned features"
     text += "; temperature-scaled on validation"
-    if settings.get("flip_tta"):
+    if settings.flip_tta:
         text += "; at inference the photo and its mirror image are averaged"
     return text + "."
 

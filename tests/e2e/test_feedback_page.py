@@ -17,7 +17,7 @@ from catbreed.feedback import FeedbackDesk
 from catbreed.feedback_store import FolderStore
 from catbreed.gateway import Gateway
 from catbreed.service import Service
-from scripts.export_feedback import export
+from catbreed_local.feedback_export import export
 
 from ..helpers import FIXTURES, LOOPBACK_ONLY, serving
 from . import test_page

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from catbreed_local.cpu_quota import CpuQuota, unavailable
-from catbreed_local.lambda_cost import cfs_quota_us
+from bench.cpu_quota import CpuQuota, unavailable
+from bench.lambda_cost import cfs_quota_us
+from bench.sizes import estimated_at_memory_size
 
 ROOT = Path(__file__).resolve().parents[2]
 REASON = unavailable()
@@ -38,14 +39,11 @@ def test_a_child_runs_under_the_quota_of_its_memory_size() -> None:
 
 
 def test_without_a_quota_each_size_is_estimated_from_the_whole_core_time() -> None:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import benchmark
-
     whole_core = {"handler_ms": [10.0] * 19 + [20.0], "cold_s": 0.5}
-    at_512 = benchmark.estimated_at_memory_size(512, whole_core)
+    at_512 = estimated_at_memory_size(512, whole_core)
     assert at_512["estimated"] is True
     assert at_512["p50_ms"] == pytest.approx(10 * 1769 / 512, abs=0.01)  # CPU-bound: time over the share
     assert at_512["cold_start_ms"] == round(500 * 1769 / 512)
-    at_3008 = benchmark.estimated_at_memory_size(3008, whole_core)
+    at_3008 = estimated_at_memory_size(3008, whole_core)
     assert at_3008["p50_ms"] == 10.0  # one thread gains nothing past one vCPU
     assert at_3008["usd_per_million"]["x86_64"] > at_512["usd_per_million"]["x86_64"]

@@ -128,7 +128,7 @@ def test_an_upload_never_sent_is_not_found(gateway: Gateway, bucket: Any, cat_an
 
 
 def test_the_export_script_reads_the_bucket(gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict, tmp_path) -> None:
-    from scripts.export_feedback import main
+    from catbreed_local.feedback_export import main
 
     _, receipt = send(
         gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Korat", "consent": True, "image": b64(cat_jpeg)}

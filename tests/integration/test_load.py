@@ -1,4 +1,4 @@
-"""The bounded load test (scripts/load_test.py) passes: 2,000 real photos from 8 clients
+"""The bounded load test (bench/load.py) passes: 2,000 real photos from 8 clients
 against the local server on 127.0.0.1, zero errors, no memory growth past 10%."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_load_of_2000_requests_has_no_errors_and_no_leak() -> None:
     run = subprocess.run(
-        [sys.executable, "scripts/load_test.py", "--requests", "2000", "--concurrency", "8"],
+        [sys.executable, "-m", "bench.load", "--requests", "2000", "--concurrency", "8"],
         cwd=ROOT,
         capture_output=True,
         text=True,

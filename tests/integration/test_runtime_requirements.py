@@ -16,12 +16,11 @@ import numpy as np
 import pytest
 
 from catbreed.model import DEFAULT_MODEL_DIR
+from catbreed_local.check_wheels import pinned, pins_for
 from catbreed_local.lambda_python import lambda_python
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEELS = ROOT / ".venv" / "wheels-runtime"
-sys.path.insert(0, str(ROOT / "scripts"))
-from check_wheels import pinned, pins_for  # noqa: E402
 
 LAMBDA_PYTHON = lambda_python()
 

@@ -12,13 +12,20 @@ import pytest
 
 import convert_model
 from catbreed.model import Classifier
-from training import convert, measure, train
+from training import convert, finetune, measure, train
 from training.agreement import FLOAT32_TOLERANCE, DisagreementError
 from training.backbones import build_backbone
+from training.config import TrainConfig
+from training.export import export_model
 
 from .helpers import BREEDS, draw_photo
 
 pytestmark = pytest.mark.slow
+
+
+def rules(precision: str, tmp_path: Path) -> convert.Rules:
+    """The tests' conversion: the model named tiny 0.0.1, no dog photos."""
+    return convert.Rules(precision=precision, name="tiny", version="0.0.1", dogs=tmp_path / "no-dogs")
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +52,8 @@ def test_training_writes_model_report_split_and_sets(tiny_run: Path) -> None:
     assert "test" not in json.dumps(report["validation"])  # validation figures only
     assert (tiny_run / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     assert report["settings"]["source_weight"] == ["tiny=0.8"]
+    config = TrainConfig.load(tiny_run)  # saved with the run, read back typed
+    assert config.source_weight == ("tiny=0.8",) and config.top_blocks == 3 and config.settings() == report["settings"]
     split = json.loads((tiny_run / "split.json").read_text())
     sides = [{path for path, _, _ in split[side]} for side in ("train", "validation", "test")]
     assert [len(side) for side in sides] == [18, 6, 6] and len(set.union(*sides)) == 30
@@ -60,7 +69,7 @@ def test_int8_conversion_agrees_writes_the_card_and_serves(
     sits on one of them, so is_cat and confident would flip on rounding: here every picture
     counts as a cat and nothing is confident (those clauses: test_agreement.py)."""
     monkeypatch.setattr(measure, "fit_thresholds", lambda *args: {"cat": 0.0, "confidence": 0.999})
-    card = convert.convert(tiny_run, tmp_path, "int8", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
+    card = convert.convert(tiny_run, tmp_path, rules=rules("int8", tmp_path), log=lambda _: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(convert.ARTIFACTS)
     assert card["precision"] == "int8"
     on_test = card["metrics"]["agreement"]["test"]
@@ -97,7 +106,7 @@ def test_thresholds_are_fitted_on_validation_never_on_test(tiny_run: Path, tmp_p
     sets = dict(np.load(run / "sets.npz"))
     sets["test_pixels"] = (sets["test_pixels"] // 4).astype(np.uint8)
     np.savez(run / "sets.npz", **sets)
-    card = convert.convert(run, tmp_path / "model", "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
+    card = convert.convert(run, tmp_path / "model", rules=rules("float32", tmp_path), log=lambda _: None)
     classifier = Classifier(tmp_path / "model")
     on = {side: measure.served_answers(classifier, sets[f"{side}_pixels"]) for side in ("val", "test")}
     no_dogs = np.array([])
@@ -117,7 +126,8 @@ def test_a_conversion_that_disagrees_fails_and_writes_nothing(tiny_run: Path, tm
     out.mkdir()
     (out / "catbreed.tflite").write_bytes(b"the model that was there")
     with pytest.raises(DisagreementError, match="does not answer as the Keras model does"):
-        convert.convert(broken, out, "int8", dogs=tmp_path / "no-dogs", float_layer_steps=(0,), log=lambda _: None)
+        only_int8 = convert.Rules(precision="int8", dogs=tmp_path / "no-dogs", float_layer_steps=(0,))
+        convert.convert(broken, out, rules=only_int8, log=lambda _: None)
     assert [p.name for p in out.iterdir()] == ["catbreed.tflite"]
     assert (out / "catbreed.tflite").read_bytes() == b"the model that was there"
 
@@ -125,7 +135,7 @@ def test_a_conversion_that_disagrees_fails_and_writes_nothing(tiny_run: Path, tm
 def test_the_cli_turns_a_disagreement_into_one_line_and_exit_code_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
-    def disagree(*args: object) -> dict:
+    def disagree(*args: object, **kwargs: object) -> dict:
         raise DisagreementError("the int8 .tflite does not answer as the Keras model does")
 
     monkeypatch.setattr(convert_model, "convert", disagree)
@@ -134,8 +144,25 @@ def test_the_cli_turns_a_disagreement_into_one_line_and_exit_code_1(
     assert err.count("\n") == 1 and "does not answer" in err and "Traceback" not in err
 
 
+def test_the_cli_hands_each_flag_to_its_own_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    asked = {}
+
+    def record(run: Path, out: Path, *, rules: convert.Rules) -> dict:
+        asked.update(run=run, out=out, rules=rules)
+        raise DisagreementError("recorded")
+
+    monkeypatch.setattr(convert_model, "convert", record)
+    flags = "--precision int8 --min-breed-top1 0.41 --min-shipped-top1 0.21 --max-curated-cost 0.006 --name n --version 9"
+    convert_model.main(["--run", str(tmp_path), "--out", str(tmp_path / "m"), "--dogs", str(tmp_path / "d"), *flags.split()])
+    assert asked["rules"] == convert.Rules(
+        precision="int8", min_breed_top1=0.41, min_shipped_top1=0.21, max_curated_cost=0.006, dogs=tmp_path / "d", name="n",
+        version="9",
+    )  # fmt: skip
+    assert (asked["run"], asked["out"]) == (tmp_path, tmp_path / "m")
+
+
 def test_float32_conversion_matches_the_keras_model_exactly(tiny_run: Path, tmp_path: Path) -> None:
-    card = convert.convert(tiny_run, tmp_path, "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
+    card = convert.convert(tiny_run, tmp_path, rules=rules("float32", tmp_path), log=lambda _: None)
     on_test = card["metrics"]["agreement"]["test"]
     assert on_test["same_top1"] == 1.0 and on_test["clauses"]["max_abs_diff"]["value"] <= FLOAT32_TOLERANCE
 
@@ -151,11 +178,11 @@ def test_xception_path_builds_and_trains_a_step_without_weights() -> None:
     assert top.output_shape == (None, 2048) and len(top.layers) < len(backbone.features.layers)
     before = [w.copy() for w in top.get_weights()]
     labels = np.array([0, 1, 2, 0])
-    train.fine_tune_top(
+    finetune.fine_tune_top(
         top, head, bottom.predict(pixels, verbose=0), labels, np.ones(4), epochs=1, batch_size=4, learning_rate=1e-3, seed=0
     )
     assert any(not np.allclose(a, b) for a, b in zip(before, top.get_weights(), strict=True))
-    model = train.export_model(backbone, head, temperature=1.5)
+    model = export_model(backbone, head, temperature=1.5)
     out = model.predict(pixels, verbose=0)
     features = backbone.features.predict(pixels, verbose=0)
     assert np.allclose(out["breed_logits"], head(features).numpy() / 1.5, atol=1e-4)
@@ -174,9 +201,9 @@ def distilled_gap(distill_weight: float, pixels: np.ndarray, labels: np.ndarray)
     backbone = build_backbone("efficientnet_lite0")
     bottom, top = backbone.split(2)
     activations = bottom.predict(pixels, verbose=0)
-    _, teacher = train.top_outputs(top, backbone.imagenet_head, activations)
+    _, teacher = finetune.top_outputs(top, backbone.imagenet_head, activations)
     head = keras.layers.Dense(3)
-    train.fine_tune_top(
+    finetune.fine_tune_top(
         top,
         head,
         activations,
@@ -190,7 +217,7 @@ def distilled_gap(distill_weight: float, pixels: np.ndarray, labels: np.ndarray)
         teacher=teacher,
         distill_weight=distill_weight,
     )
-    _, student = train.top_outputs(top, backbone.imagenet_head, activations)
+    _, student = finetune.top_outputs(top, backbone.imagenet_head, activations)
     p, q = teacher.astype(np.float64) + 1e-9, student.astype(np.float64) + 1e-9
     return float(np.mean(np.sum(p * np.log(p / q), axis=1)))
 
@@ -217,7 +244,7 @@ def test_a_breed_not_learned_on_validation_is_left_out_and_counted_as_unknown(ti
     bias[green] = -1e3  # as if it had not been learned: never the top answer
     head.set_weights([kernel, bias])
     model.save(run / "model.keras")
-    card = convert.convert(run, tmp_path / "model", "float32", "tiny", "0.0.1", dogs=tmp_path / "no-dogs", log=lambda _: None)
+    card = convert.convert(run, tmp_path / "model", rules=rules("float32", tmp_path), log=lambda _: None)
     assert card["breeds"] == ["Blue Point", "Red Tabby"]
     assert list(card["left_out"]["breeds"]) == ["Green Eyed"]
     assert card["left_out"]["breeds"]["Green Eyed"]["top1"] == 0.0

@@ -1,20 +1,20 @@
 """The runtime lock (requirements-runtime.lock) against what it locks and what it serves:
 every pin of requirements-runtime.txt is in it at the same version for each architecture
 the template offers, every entry is pinned exactly and hashed, and arm64 gets a LiteRT that
-publishes aarch64 wheels. (scripts/check_wheels.py asks the package index; this does not.)"""
+publishes aarch64 wheels. (catbreed_local/check_wheels.py asks the package index; this does not.)"""
 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from catbreed_local import check_wheels
+from catbreed_local.check_wheels import architectures, lock_entries, pinned, pins_for, platforms
+from catbreed_local.lock_runtime import top_level
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-from check_wheels import architectures, lock_entries, pinned, pins_for, platforms  # noqa: E402
-from lock_runtime import top_level  # noqa: E402
 
 
 def test_the_architectures_are_the_templates() -> None:
@@ -53,8 +53,6 @@ def test_arm64_gets_a_litert_release_with_aarch64_wheels() -> None:
 
 def test_the_check_fails_on_a_missing_wheel_and_skips_without_an_index(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     import subprocess
-
-    import check_wheels
 
     def answer(stderr: str, code: int):
         return lambda architecture, pins, dest: subprocess.CompletedProcess([], code, "", stderr)

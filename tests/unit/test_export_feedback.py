@@ -1,4 +1,4 @@
-"""scripts/export_feedback.py: kept photos into <out>/<Breed>/ with a manifest and a
+"""catbreed_local/feedback_export.py: kept photos into <out>/<Breed>/ with a manifest and a
 NOT_REVIEWED marker, in the layout the training reader takes as one more root, where only the
 breed folders count; non-breed labels stay out of training's reach; --since filters by day."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from catbreed.feedback import FeedbackDesk, FeedbackRequest
 from catbreed.feedback_store import FolderStore
-from scripts.export_feedback import MARKER, export, main
+from catbreed_local.feedback_export import MARKER, export, main
 
 ANSWER = {
     "model": {"name": "catbreed-test", "version": "1.0"},

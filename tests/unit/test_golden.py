@@ -1,5 +1,5 @@
 """The shipped model's answers for the fixture photos, pinned (tests/fixtures/golden.json,
-written by scripts/update_golden.py when a model ships): a change anywhere between the
+written by catbreed_local/update_golden.py when a model ships): a change anywhere between the
 bytes and the answer (decoding, resizing, cropping, the model, the thresholds) shows here."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ GOLDEN = json.loads((FIXTURES / "golden.json").read_text())
 
 def test_the_golden_answers_are_for_the_shipped_model(classifier) -> None:
     model = {k: classifier.info[k] for k in ("name", "version")}
-    assert GOLDEN["model"] == model, "a new model: run scripts/update_golden.py and review the diff"
+    assert GOLDEN["model"] == model, "a new model: run python -m catbreed_local.update_golden and review the diff"
     assert sorted(GOLDEN["photos"]) == sorted(path.name for path in FIXTURES.glob("*.jpg"))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catbreed_local.lambda_cost import (
+from bench.lambda_cost import (
     MEMORY_SIZES_MB,
     P95_TARGET_MS,
     SizeResult,

@@ -20,10 +20,10 @@ def cat(cat_jpeg: bytes) -> Image.Image:
 
 
 def test_training_and_serving_build_the_same_tensor(cat_jpeg: bytes, classifier, tmp_path) -> None:
-    """training.train.load_pixels (what the model learns from) and the serving path agree."""
+    """training.views.load_pixels (what the model learns from) and the serving path agree."""
     pytest.importorskip("keras", reason="needs the training stack (scripts/setup.sh dev); make test runs it")
     from training.data import Sample
-    from training.train import load_pixels
+    from training.views import load_pixels
 
     path = tmp_path / "cat.jpg"
     path.write_bytes(cat_jpeg)

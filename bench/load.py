@@ -1,6 +1,6 @@
 """Bounded load test of the local server, on 127.0.0.1 only.
 
-    python scripts/load_test.py [--requests 2000] [--concurrency 8]
+    python -m bench.load [--requests 2000] [--concurrency 8]
 
 Starts the local server with the shipped model in a child process, warms it up, then sends
 real photos as raw bytes from `concurrency` clients until `requests` were answered (or a

@@ -2,7 +2,7 @@
 Python 3.12 on each architecture the template offers, every package pinned with the sha256
 of its wheel (the Dockerfile installs it with --require-hashes --only-binary :all:).
 
-    python scripts/lock_runtime.py     # needs the package index; then scripts/check_wheels.py
+    python -m catbreed_local.lock_runtime     # needs the package index; then python -m catbreed_local.check_wheels
 
 A package whose version differs between architectures gets one line per machine, with a
 `platform_machine` marker.
@@ -17,11 +17,10 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from check_wheels import LOCK, MACHINES, PYTHON_VERSION, ROOT, architectures, platforms
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-sys.path.insert(0, str(ROOT))
+from catbreed_local.check_wheels import LOCK, MACHINES, PYTHON_VERSION, ROOT, architectures, platforms
 from catbreed_local.lambda_python import lambda_python
 
 REQUIREMENTS = ROOT / "requirements-runtime.txt"
@@ -70,7 +69,7 @@ def lock_text(by_architecture: dict[str, dict[str, tuple[str, str]]]) -> str:
     lines = [
         "# requirements-runtime.txt resolved for Lambda's Python 3.12 on "
         + " and ".join(by_architecture) + ", with the sha256 of every wheel.",
-        "# Written by scripts/lock_runtime.py; do not edit. Checked by scripts/check_wheels.py.",
+        "# Written by catbreed_local/lock_runtime.py; do not edit. Checked by catbreed_local/check_wheels.py.",
     ]
     for (name, version), hashes in sorted(versions.items()):
         marker = ""

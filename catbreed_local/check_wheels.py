@@ -1,8 +1,8 @@
 """Every pin of requirements-runtime.lock has a wheel, with the locked hash, for each
 architecture template.yaml offers (`Architecture`'s AllowedValues), on Lambda's Python 3.12.
 
-    python scripts/check_wheels.py     # exit 0: all there; 1: a pin has no wheel; 0 with SKIPPED: no index
-    python scripts/check_wheels.py --pin arm64 ai-edge-litert    # prints that pin (name==version), or nothing
+    python -m catbreed_local.check_wheels     # exit 0: all there; 1: a pin has no wheel; 0 with SKIPPED: no index
+    python -m catbreed_local.check_wheels --pin arm64 ai-edge-litert    # prints that pin (name==version), or nothing
 
 Each architecture's pins (markers evaluated for that machine, not this one) are fetched with
 `pip download --no-deps --only-binary :all: --require-hashes --platform ...` into a scratch

@@ -2,21 +2,18 @@
 (top-5 breeds with probabilities to 3 decimals, is_cat, confident, focus). Run it when a new
 model ships, and look at the diff; the tests never run it.
 
-    .venv/bin/python scripts/update_golden.py
+    .venv/bin/python -m catbreed_local.update_golden
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+from catbreed.model import DEFAULT_MODEL_DIR, Classifier
+from catbreed.service import Service
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from catbreed.model import DEFAULT_MODEL_DIR, Classifier  # noqa: E402
-from catbreed.service import Service  # noqa: E402
-
 FIXTURES = ROOT / "tests" / "fixtures"
 
 

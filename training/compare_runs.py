@@ -2,7 +2,7 @@
 before conversion): top-1 and top-5 per data root, and how often they name the same breed.
 For checking that `make train` reproduces itself.
 
-    .venv/bin/python scripts/compare_runs.py runs/shipped runs/again
+    .venv/bin/python -m training.compare_runs runs/shipped runs/again
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from training import evaluate  # noqa: E402
-from training.measure import keras_answers  # noqa: E402
+from training import evaluate
+from training.measure import keras_answers
 
 
 def test_figures(run: Path) -> tuple[dict, np.ndarray]:

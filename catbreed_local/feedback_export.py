@@ -1,7 +1,7 @@
 """Export the photos owners let catbreed keep, for a person to review before any training.
 
-    .venv/bin/python scripts/export_feedback.py OUT                      # the local folder (make run)
-    .venv/bin/python scripts/export_feedback.py OUT --stack NAME --since 2026-11-01   # the stack's bucket
+    .venv/bin/python -m catbreed_local.feedback_export OUT                      # the local folder (make run)
+    .venv/bin/python -m catbreed_local.feedback_export OUT --stack NAME --since 2026-11-01   # the stack's bucket
 
 Writes each kept photo to OUT/<Breed>/<id>.<ext> (the breed the owner named, or the one the
 model answered when the owner said it was right), photos labelled "mix", "not_a_cat" or
@@ -16,18 +16,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from catbreed.feedback import OTHER_LABELS, RECORD_MAX_BYTES  # noqa: E402
-from catbreed.feedback_store import BucketStore, FeedbackStore, FolderStore  # noqa: E402
-from catbreed.limits import PHOTO_MAX_BYTES  # noqa: E402
-from catbreed.settings import Settings  # noqa: E402
+from catbreed.feedback import OTHER_LABELS, RECORD_MAX_BYTES
+from catbreed.feedback_store import BucketStore, FeedbackStore, FolderStore
+from catbreed.limits import PHOTO_MAX_BYTES
+from catbreed.settings import Settings
 
 MARKER = "NOT_REVIEWED.txt"
 NOT_A_BREED = "_not_a_breed"

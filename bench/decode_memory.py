@@ -2,7 +2,7 @@
 benchmark, not a test): each photo is classified in a fresh process with the shipped model,
 whose peak resident memory (VmHWM, Linux) is reported next to the same process's before it.
 
-    .venv/bin/python scripts/decode_memory.py [--json]
+    .venv/bin/python -m bench.decode_memory [--json]
 
 The bar: every accepted photo under half of the function's 1,024 MB; photos past the decoding
 budget (catbreed.preprocessing.DECODE_MAX_BYTES) refused before they are decoded.
@@ -21,10 +21,9 @@ from pathlib import Path
 
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from catbreed.preprocessing import DECODE_MAX_BYTES, MAX_PIXELS, bytes_per_pixel
 
-from catbreed.preprocessing import DECODE_MAX_BYTES, MAX_PIXELS, bytes_per_pixel  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FUNCTION_MB = 1024
 # VmHWM: the process's own high-water mark (ru_maxrss would carry over the forking parent's)

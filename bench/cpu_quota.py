@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from catbreed_local.lambda_cost import PERIOD_US
+from bench.lambda_cost import PERIOD_US
 
 V1_CPU = Path("/sys/fs/cgroup/cpu")
 V2_ROOTS = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))
