@@ -52,6 +52,15 @@ if [ "$kind" = "dev" ]; then
     fi
     touch "$stamp"
   fi
+  # checkov, the IaC scanner of make check-infra, in a venv of its own: its pins would fight the dev stack's.
+  checkov="$venv/checkov"
+  stamp="$checkov/.installed-$(sha1sum requirements-checkov.txt | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    rm -rf "$checkov"
+    "$python" -m venv "$checkov"
+    "$checkov/bin/python" -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+    touch "$stamp"
+  fi
   if ! command -v chromium >/dev/null 2>&1; then
     echo "installing Debian's chromium for the browser tests" >&2
     if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
