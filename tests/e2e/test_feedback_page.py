@@ -21,7 +21,7 @@ from scripts.export_feedback import export
 
 from ..helpers import FIXTURES, LOOPBACK_ONLY, serving
 from . import test_page
-from .test_page import AXE_CORE_JS, axe_violations, shoot, wait_for_answer
+from .test_page import NO_AXE, NO_AXE_REASON, axe_violations, shoot, wait_for_answer
 
 browser, open_page = test_page.browser, test_page.open_page  # the page tests' fixtures, over this module's site
 
@@ -192,7 +192,7 @@ def test_breeds_offered_are_the_apis(open_page) -> None:
     assert offered == json.loads((DEFAULT_MODEL_DIR / "model_card.json").read_text())["breeds"]
 
 
-@pytest.mark.skipif(AXE_CORE_JS is None, reason="axe-core not installed (set AXE_CORE_JS to axe.min.js)")
+@pytest.mark.skipif(NO_AXE, reason=NO_AXE_REASON)
 @pytest.mark.parametrize("phone", [False, True], ids=["1280", "390"])
 def test_axe_finds_nothing_in_the_feedback_flow(open_page, phone: bool) -> None:
     page = open_page(phone=phone)
