@@ -202,3 +202,18 @@ def test_access_logs_of_buckets_and_distributions_are_an_option_off_by_default(d
         when, logging, _ = resources[distribution]["Properties"]["DistributionConfig"]["Logging"]["Fn::If"]
         assert (when, logging["Bucket"]) == ("KeepAccessLogs", {"Fn::GetAtt": ["AccessLogBucket", "RegionalDomainName"]})
     assert all(resources["AccessLogBucket"]["Properties"]["PublicAccessBlockConfiguration"].values())
+
+
+@pytest.mark.parametrize(
+    ("parameter", "refused", "taken"),
+    [
+        ("BulkInputPrefix", ["", "uploads/", "uploads/x/", "feedback/", "feedback/a/"], ["photos/", "2026/cats/", "my-uploads/"]),
+        ("BulkResultPrefix", ["", "uploads/", "feedback/", "feedback/results/"], ["results/", "bulk/2026/"]),
+    ],
+)
+def test_bulk_prefixes_may_not_be_the_whole_bucket_or_owners_photos(
+    deployed: dict, parameter: str, refused: list[str], taken: list[str]  # noqa: F811
+) -> None:
+    pattern = re.compile(deployed["Parameters"][parameter]["AllowedPattern"])
+    assert [p for p in refused if pattern.fullmatch(p)] == []
+    assert [p for p in taken if not pattern.fullmatch(p)] == []
