@@ -603,6 +603,31 @@ def test_an_unsure_answer_says_so_in_plain_words_and_still_shows_the_closest_bre
     shoot(page, "not-sure")
 
 
+@pytest.mark.parametrize(
+    ("code", "status", "link", "retry"),
+    [
+        ("unsupported_image", 415, False, False),  # the same file fails the same way
+        ("image_too_large", 413, False, False),
+        ("invalid_url", 400, True, False),  # the same link too
+        ("forbidden_url", 400, True, False),
+        ("internal_error", 500, False, True),  # ours: it may pass next time
+        ("internal_error", 500, True, True),
+    ],
+)
+def test_try_again_is_offered_only_where_trying_again_can_help(
+    open_page, photo_server: str, code: str, status: int, link: bool, retry: bool
+) -> None:
+    page = open_page(routes={"**/predict": reply(error(code), status)})
+    if link:
+        page.fill("#url-input", f"{photo_server}/cat.jpg")
+        page.press("#url-input", "Enter")
+    else:
+        page.set_input_files("#file-input", str(FIXTURES / "cat_chelsea.jpg"))
+    page.wait_for_function("document.querySelector('#message').classList.contains('error')")
+    assert page.is_visible("#retry-button") is retry
+    assert page.is_visible("#again-button")
+
+
 def test_a_link_the_server_may_not_fetch_says_it_is_not_public_and_offers_upload(open_page, photo_server: str) -> None:
     refused = error("forbidden_url", "The URL points to a private address.")
     page = open_page(routes={"**/predict": reply(refused, 400)})
