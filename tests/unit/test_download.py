@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from catbreed.download import DEFAULT_LIMITS, check_url, download, is_public, resolve
+from catbreed.download import DEFAULT_LIMITS, Watchdog, check_url, download, is_public, resolve
 from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
 
 from ..helpers import LOOPBACK_ONLY
@@ -299,3 +299,15 @@ def test_a_refused_connection_fails_to_download() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(DownloadFailed):
         download(f"http://127.0.0.1:{port}/cat.jpg", LOOPBACK_ONLY)
+
+
+def test_a_socket_connected_after_the_deadline_is_shut_at_once() -> None:
+    """A hop whose connect outlasted its time hands the watchdog a socket after expiry: no
+    read of it may wait."""
+    with Watchdog(0.0) as watchdog:
+        watchdog._timer.join()  # expired, before any socket was watched
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            watchdog.watch(ours)
+            ours.settimeout(5)  # a bound for the test only: a shut socket reads its end at once
+            assert watchdog.expired and ours.recv(1) == b""

@@ -261,10 +261,15 @@ def test_without_consent_no_bytes_are_counted_as_kept(gateway: Gateway, cat_answ
     assert "FeedbackKeptBytes" not in metric_values(telemetry_records())
 
 
-def test_noise_that_no_jpeg_quality_fits_is_kept_smaller_still_within_the_byte_cap() -> None:
+@pytest.mark.parametrize("max_bytes", [KEPT_MAX_BYTES, 300_000, 40_000])
+def test_even_noise_is_kept_within_the_byte_cap(max_bytes: int) -> None:
+    """Noise is what JPEG compresses worst: at 1,024 px it fits 1 MiB at the first quality;
+    under smaller caps the lower qualities, then smaller sides, are taken until it fits."""
     noise = np.random.default_rng(0).integers(0, 256, (1500, 2000, 3), dtype=np.uint8)
-    kept = reencode(encode(Image.fromarray(noise), "PNG"))
-    assert len(kept) <= KEPT_MAX_BYTES and max(Image.open(io.BytesIO(kept)).size) <= KEPT_MAX_SIDE
+    kept = reencode(encode(Image.fromarray(noise), "PNG"), max_bytes)
+    side = max(Image.open(io.BytesIO(kept)).size)
+    assert len(kept) <= max_bytes and side <= KEPT_MAX_SIDE
+    assert (side == KEPT_MAX_SIDE) is (max_bytes > 40_000)  # only the smallest cap needs a smaller side
 
 
 def test_the_record_keeps_the_models_own_answer_beside_the_clients_claim(
