@@ -71,6 +71,8 @@ def test_no_its_a_korat_with_consent_keeps_photo_and_record_until_withdrawn(
     assert status == 200 and receipt["kept"] is True
     feedback_id, token = receipt["id"], receipt["token"]
     assert files(folder) == [f"{feedback_id}/photo.jpg", f"{feedback_id}/record.json"]
+    for name in ("photo.jpg", "record.json"):  # the owner's photo: readable by this user alone
+        assert (folder / feedback_id / name).stat().st_mode & 0o777 == 0o600
     kept = Image.open(folder / feedback_id / "photo.jpg")
     assert kept.format == "JPEG" and kept.size == Image.open(io.BytesIO(cat_jpeg)).size  # small: not resized
     record = json.loads((folder / feedback_id / "record.json").read_text())
