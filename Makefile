@@ -4,6 +4,8 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
+CHECKOV ?= .venv/checkov/bin/checkov # its own venv (scripts/setup.sh dev); every skip in template.yaml says why
+
 .PHONY: run test test-fast mutate setup-run setup-unit setup-dev lint check-infra train bench load deploy deploy-dry-run clean
 
 run: setup-run ## set up the runtime, start the local server, classify a real photo, keep serving
@@ -36,9 +38,10 @@ lint: ## ruff, hadolint, shellcheck
 	.venv/bin/hadolint Dockerfile
 	.venv/bin/shellcheck scripts/*.sh .ci/run
 
-check-infra: ## the SAM template, offline; a wheel for every runtime pin on each architecture (skips without the index)
+check-infra: ## the SAM template, offline (SAM, cfn-lint, checkov); a wheel for every runtime pin on each architecture (skips without the index)
 	.venv/bin/sam validate --lint --region us-east-1
 	.venv/bin/cfn-lint template.yaml
+	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download # offline: no guidelines fetched
 	$(PY) -m catbreed_local.check_wheels
 	scripts/deploy.sh --dry-run > /dev/null
 

@@ -1,12 +1,15 @@
 """Downloading a photo from a user-given URL without letting the URL reach inside.
 
-The host is resolved once per hop and every address it resolves to must be public, on port
-80 or 443; the connection then goes to that checked address (SNI and Host keep the name), so
-a DNS answer cannot change between check and use. Redirects are followed by hand, each hop
-checked again. The total time limit holds from connect to last byte: a watchdog shuts the
-hop's connection down when the time left is up, whatever the server sends (trickled headers,
-a stalled TLS handshake, a dripping body). Reading stops past the byte limit whatever
-Content-Length says.
+A URL on a port other than 80 or 443 is refused before its host is resolved. The host is
+resolved once per hop and every address it resolves to must be public; the connection then
+goes to that checked address (SNI and Host keep the name), so a DNS answer cannot change
+between check and use. Redirects are followed by hand, each hop checked again. The total time
+limit holds from the first lookup to the last byte: the lookup runs on a thread of its own and
+is given up when the time left is up (the C resolver cannot be interrupted; the abandoned
+lookup ends by the resolver's own timeouts, resolv.conf's 5 s x 2 attempts by default), and a
+watchdog shuts the hop's connection down when the time left is up, whatever the server sends
+(trickled headers, a stalled TLS handshake, a dripping body). Reading stops past the byte
+limit whatever Content-Length says.
 """
 
 from __future__ import annotations
@@ -95,15 +98,43 @@ def is_public(address: Address) -> bool:
         or address.is_link_local
         or address.is_private
         or address.is_unspecified
+        or getattr(address, "is_site_local", False)  # fec0::/10: deprecated, yet not "private" to Python 3.11
     )
 
 
-def resolve(host: str, port: int, limits: DownloadLimits) -> str:
-    """Resolve `host` and return an address to connect to, refusing non-public ones."""
+def lookup(host: str, port: int, seconds: float) -> list:
+    """socket.getaddrinfo(host, port) within `seconds` (TimeoutError past them): on a daemon
+    thread, left to end by itself when the deadline comes first."""
+    found: dict = {}
+
+    def run() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except Exception as exc:  # handed to the caller below
+            found["error"] = exc
+
+    thread = threading.Thread(target=run, name="catbreed-lookup", daemon=True)
+    thread.start()
+    thread.join(max(seconds, 0))
+    if thread.is_alive():
+        raise TimeoutError(f"looking up {host!r} outlived {seconds:g} s")
+    if "error" in found:
+        raise found["error"]
+    return found["infos"]
+
+
+def resolve(host: str, port: int, limits: DownloadLimits, seconds: float | None = None) -> str:
+    """Resolve `host` (within `seconds`, default the total timeout) and return an address to
+    connect to, refusing non-public ones, and other ports than 80 and 443 unless the address
+    is in an allowed network."""
     if host.lower().rstrip(".") in METADATA_HOSTS:
         raise forbidden_url("That address points at a cloud metadata service; use a public photo URL.")
+    if port not in PORTS and not limits.allowed_networks:  # nothing to resolve for: refused before DNS
+        raise wrong_port(port)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup(host, port, limits.total_timeout if seconds is None else seconds)
+    except TimeoutError as exc:
+        raise DownloadTimeout.after(limits.total_timeout) from exc
     except (socket.gaierror, UnicodeError) as exc:
         raise DownloadFailed(f"The photo's host name {host!r} could not be resolved.") from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
@@ -115,8 +146,12 @@ def resolve(host: str, port: int, limits: DownloadLimits) -> str:
         if not is_public(address):
             raise forbidden_url("That URL points at a private, local or reserved address; use a public photo URL.")
         if port not in PORTS:
-            raise invalid_url(f"Only ports 80 and 443 are accepted in photo URLs, not {port}.")
+            raise wrong_port(port)
     return str(addresses[0])
+
+
+def wrong_port(port: int) -> InvalidRequest:
+    return invalid_url(f"Only ports 80 and 443 are accepted in photo URLs, not {port}.")
 
 
 def valid_host(host: str) -> bool:
@@ -220,7 +255,7 @@ def _pool_for(
     """One hop: check the URL and resolve it; a pool bound to the checked address, the
     path and the headers (Host and SNI keep the name). Reads wait as long as the watchdog lets them."""
     scheme, host, port, path = check_url(url)
-    address = resolve(host, port, limits)
+    address = resolve(host, port, limits, remaining)
     timeout = urllib3.Timeout(connect=min(limits.connect_timeout, remaining), read=None)
     name = f"[{host}]" if ":" in host else host
     headers = {

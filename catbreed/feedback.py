@@ -1,7 +1,12 @@
 """Owners' feedback on an answer: POST /feedback validates it strictly and, only with the
-owner's consent, keeps the photo and a record (verdict, label, the model's answer, the time;
-never an address or a user agent); DELETE /feedback/{id} with the deletion token takes both
-back. Without consent nothing is kept: the verdict becomes a metric (catbreed.telemetry).
+owner's consent, keeps the photo and a record (verdict, label, the answer the client says the
+model gave, the answer the model gives the kept photo here, the time; never an address or a
+user agent); DELETE /feedback/{id} with the deletion token takes both back. Without consent
+nothing is kept: the verdict becomes a metric (catbreed.telemetry).
+
+What is kept is never the bytes that were sent: the photo is decoded and written again as a
+JPEG of at most KEPT_MAX_SIDE pixels a side and KEPT_MAX_BYTES, so EXIF (GPS), comments and
+anything appended after the image are gone, and each kept photo costs a bounded size.
 
 Only a SHA-256 of the deletion token is stored: a leaked record cannot delete anything."""
 
@@ -15,7 +20,7 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,25 +31,32 @@ from catbreed.errors import FeedbackNotFound, InvalidRequest, WrongToken
 from catbreed.feedback_store import FeedbackStore
 from catbreed.limits import FEEDBACK_TEXT_MAX_CHARS
 from catbreed.preprocessing import load_image
-from catbreed.uploads import check_key
 
 VERDICTS = ("right", "wrong")
 OTHER_LABELS = ("mix", "not_a_cat", "other")  # besides the model card's breeds
 MAX_PREDICTIONS = 5
 ID = re.compile(r"^[0-9a-f]{32}$")
 MODEL_FIELD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
-REQUEST_FIELDS = {"answer", "verdict", "label", "label_text", "consent", "image", "upload"}
+REQUEST_FIELDS = {"answer", "verdict", "label", "label_text", "consent", "image"}
 ANSWER_FIELDS = {"predictions", "model", "is_cat", "cat_score", "confident"}
 RECORD_MAX_BYTES = 64 * 1024
-EXTENSION_OF_FORMAT = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+# The kept photo: a JPEG, its longest side at most KEPT_MAX_SIDE, at most KEPT_MAX_BYTES; the
+# first quality that fits (a detailed photo needs a lower one; noise may need a smaller side).
+KEPT_MAX_SIDE = 1024
+KEPT_MAX_BYTES = 1024 * 1024
+KEPT_QUALITIES = (88, 75, 60, 45)
+PHOTO_NAME = "photo.jpg"
+# A record's own photo: under its id; records kept before re-encoding may name the sent format.
+OWN_PHOTO = re.compile(r"^(?P<id>[0-9a-f]{32})/photo\.(jpg|png|webp|gif|bmp)$")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What an owner said about an answer: the metric's dimensions."""
+    """What an owner said about an answer: the metrics' dimensions, and what was kept."""
 
     breed: str  # the breed the model answered first
     verdict: str  # "right" or "wrong"
+    kept_bytes: int = 0  # the photo and record written (0 without consent)
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,6 @@ class FeedbackRequest:
     label_text: str | None
     consent: bool
     image: str | None
-    upload: str | None
 
     @property
     def answered(self) -> str:
@@ -118,6 +129,8 @@ def parse_feedback(payload: Any, breeds: Sequence[str]) -> FeedbackRequest:
     """Validate the JSON body of POST /feedback (docs/API.md)."""
     if not isinstance(payload, dict):
         raise InvalidRequest("Send a JSON object with answer, verdict and consent.")
+    if "upload" in payload:
+        raise InvalidRequest("POST /feedback takes the photo as image (base64, within the direct limit), not an upload.")
     if set(payload) - REQUEST_FIELDS:
         raise InvalidRequest(f"Unknown fields: {sorted(set(payload) - REQUEST_FIELDS)[:3]}.")
     if "answer" not in payload:
@@ -140,22 +153,42 @@ def parse_feedback(payload: Any, breeds: Sequence[str]) -> FeedbackRequest:
             raise InvalidRequest('label_text goes only with the label "other".')
     if not isinstance(consent, bool):
         raise InvalidRequest("consent must be true or false.")
-    image, upload = payload.get("image"), payload.get("upload")
-    if not consent and (image is not None or upload is not None):
+    image = payload.get("image")
+    if not consent and image is not None:
         raise InvalidRequest("Send the photo only with consent: true.")
-    if consent and [image, upload].count(None) != 1:
-        raise InvalidRequest("With consent: true, send the photo: exactly one of image and upload.")
+    if consent and image is None:
+        raise InvalidRequest("With consent: true, send the photo as image.")
     if image is not None and (not isinstance(image, str) or not image):
         raise InvalidRequest("The image must be a non-empty base64 string.")
-    if upload is not None:
-        check_key(upload)
-    return FeedbackRequest(answer, verdict, label, label_text, consent, image, upload)
+    return FeedbackRequest(answer, verdict, label, label_text, consent, image)
 
 
-def photo_extension(photo: bytes) -> str:
-    """The file extension of a photo that decodes (415 otherwise)."""
-    load_image(photo)
-    return EXTENSION_OF_FORMAT[Image.open(io.BytesIO(photo)).format]
+def reencode(photo: bytes, max_bytes: int = KEPT_MAX_BYTES) -> bytes:
+    """The photo as it is kept: decoded upright (415 when it does not decode), its longest
+    side at most KEPT_MAX_SIDE, written as a new JPEG with no metadata of at most `max_bytes`
+    (at 1,024 px even noise stays under 1 MiB; the loop is the guarantee). Nothing of the sent
+    bytes survives but the pixels."""
+    image = load_image(photo, min_side=KEPT_MAX_SIDE)
+    side = KEPT_MAX_SIDE
+    while True:
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        for quality in KEPT_QUALITIES:
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=quality, optimize=True)  # no exif=, icc_profile=: none written
+            if buffer.tell() <= max_bytes:
+                return buffer.getvalue()
+        side //= 2
+
+
+def server_answer(body: Mapping[str, Any]) -> dict:
+    """The fields of a /predict answer a record keeps (the same as the client's claim)."""
+    return {field: value for field, value in body.items() if field in ANSWER_FIELDS}
+
+
+def own_photo(record: Mapping[str, Any]) -> str | None:
+    """The record's photo name when it is its own (`<id>/photo.<ext>` of the record's id), else None."""
+    match = OWN_PHOTO.fullmatch(str(record.get("photo", "")))
+    return match.group(0) if match and match["id"] == record.get("id") else None
 
 
 def token_hash(token: str) -> str:
@@ -169,13 +202,16 @@ class FeedbackDesk:
         self.store = store
         self.clock = clock
 
-    def keep(self, request: FeedbackRequest, photo: bytes | None) -> dict:
-        """Body of POST /feedback: an id; with a kept photo, also its deletion token. The
-        photo (given only with consent, already within its size limit) must decode."""
+    def keep(self, request: FeedbackRequest, photo: bytes | None, classify: Callable[[bytes], dict]) -> tuple[dict, int]:
+        """Body of POST /feedback (an id; with a kept photo, also its deletion token), and the
+        bytes kept. The photo (given only with consent, within its size limit) must decode; it
+        is kept re-encoded (`reencode`), and `classify` (the service's /predict answer for
+        photo bytes) answers for the kept photo itself, beside what the client claims."""
         feedback_id = uuid.uuid4().hex
         if not request.consent or photo is None:
-            return {"id": feedback_id, "kept": False}
-        photo_name = f"{feedback_id}/photo.{photo_extension(photo)}"
+            return {"id": feedback_id, "kept": False}, 0
+        kept = reencode(photo)
+        photo_name = f"{feedback_id}/{PHOTO_NAME}"
         token = secrets.token_urlsafe(32)
         record = {
             "id": feedback_id,
@@ -184,12 +220,14 @@ class FeedbackDesk:
             "label": request.label,
             "label_text": request.label_text,
             "answer": request.answer,
+            "server_answer": server_answer(classify(kept)),
             "photo": photo_name,
             "token_sha256": token_hash(token),
         }
-        self.store.put(photo_name, photo, "application/octet-stream")
-        self.store.put(f"{feedback_id}/record.json", json.dumps(record, indent=1).encode(), "application/json")
-        return {"id": feedback_id, "kept": True, "token": token}
+        data = json.dumps(record, indent=1).encode()
+        self.store.put(photo_name, kept, "image/jpeg")
+        self.store.put(f"{feedback_id}/record.json", data, "application/json")
+        return {"id": feedback_id, "kept": True, "token": token}, len(kept) + len(data)
 
     def withdraw(self, feedback_id: str, token: str) -> dict:
         """Body of DELETE /feedback/{id}: the photo, then the record, are gone. 404 for an id
@@ -202,6 +240,8 @@ class FeedbackDesk:
         record = json.loads(stored)
         if not token or not hmac.compare_digest(token_hash(token), record["token_sha256"]):
             raise WrongToken("That deletion token is not the one this feedback was given.")
-        self.store.delete(record["photo"])
+        photo = own_photo(record)
+        if photo is not None:  # a record naming another photo deletes only itself
+            self.store.delete(photo)
         self.store.delete(f"{feedback_id}/record.json")
         return {"id": feedback_id, "deleted": True}

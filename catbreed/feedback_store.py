@@ -1,6 +1,11 @@
 """Where kept feedback lives: named objects (`<id>/record.json`, `<id>/photo.jpg`) in a folder
 (`make run`) or under `feedback/` in the stack's private upload bucket (AWS). Both stores
-answer None for a name they do not hold; nothing else about them differs for the caller."""
+answer None for a name they do not hold; nothing else about them differs for the caller.
+
+In the bucket every object is written tagged `review=pending`; the bucket's lifecycle deletes
+those after FeedbackUnreviewedDays (template.yaml), and a person's review (the export script's
+--reviewed) tags the photos kept for training `review=done`, which last FeedbackRetentionDays.
+The folder keeps everything until it is deleted by hand."""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from catbreed.errors import PhotoNotFound
 from catbreed.storage import delete_photo, read_photo, s3_client
 
 BUCKET_PREFIX = "feedback/"
+REVIEW_TAG = "review"
+PENDING, REVIEWED = "pending", "done"
 
 
 class FeedbackStore(Protocol):
@@ -28,6 +35,8 @@ class FeedbackStore(Protocol):
 
     def names(self) -> Iterator[str]: ...
 
+    def mark_reviewed(self, name: str) -> None: ...
+
 
 @dataclass
 class FolderStore:
@@ -36,7 +45,11 @@ class FolderStore:
     root: Path
 
     def _path(self, name: str) -> Path:
-        return self.root / name
+        """The file of `name`; a name that would leave the root (`..`, absolute, a link out) is refused."""
+        path = self.root / name
+        if not path.resolve().is_relative_to(self.root.resolve()) or path.resolve() == self.root.resolve():
+            raise ValueError(f"{name!r} is not a name inside the feedback folder")
+        return path
 
     def put(self, name: str, data: bytes, content_type: str) -> None:
         """Write whole or not at all (a temporary file renamed into place)."""
@@ -65,6 +78,10 @@ class FolderStore:
                 if path.is_file():
                     yield path.relative_to(self.root).as_posix()
 
+    def mark_reviewed(self, name: str) -> None:
+        """Nothing to do: a folder keeps everything until it is deleted by hand."""
+        self._path(name)
+
 
 @dataclass
 class BucketStore:
@@ -80,7 +97,9 @@ class BucketStore:
         return self.client
 
     def put(self, name: str, data: bytes, content_type: str) -> None:
-        self._s3().put_object(Bucket=self.bucket, Key=BUCKET_PREFIX + name, Body=data, ContentType=content_type)
+        self._s3().put_object(
+            Bucket=self.bucket, Key=BUCKET_PREFIX + name, Body=data, ContentType=content_type, Tagging=f"{REVIEW_TAG}={PENDING}"
+        )
 
     def get(self, name: str, max_bytes: int) -> bytes | None:
         try:
@@ -97,3 +116,8 @@ class BucketStore:
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"].removeprefix(BUCKET_PREFIX)
+
+    def mark_reviewed(self, name: str) -> None:
+        """Tag the object `review=done`: it is kept FeedbackRetentionDays, not FeedbackUnreviewedDays."""
+        tags = {"TagSet": [{"Key": REVIEW_TAG, "Value": REVIEWED}]}
+        self._s3().put_object_tagging(Bucket=self.bucket, Key=BUCKET_PREFIX + name, Tagging=tags)

@@ -15,7 +15,7 @@ from typing import Any
 
 from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
 from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
-from catbreed.feedback import FeedbackDesk, Verdict, parse_feedback
+from catbreed.feedback import MAX_PREDICTIONS, FeedbackDesk, Verdict, parse_feedback
 from catbreed.limits import DIRECT_MAX_BYTES, PHOTO_MAX_BYTES
 from catbreed.model import Classifier
 from catbreed.uploads import Uploads, check_key
@@ -136,21 +136,17 @@ class Service:
         return self._uploads().create(payload)
 
     def give_feedback(self, payload: Any) -> tuple[dict, Verdict]:
-        """Body of POST /feedback, and the verdict for the metric. The photo comes only with
-        consent: base64 within the direct limit, or a fresh upload (read, kept, then deleted)."""
+        """Body of POST /feedback, and the verdict for the metrics. The photo comes only with
+        consent, in base64 within the direct limit; the model answers again for the photo kept."""
         request = parse_feedback(payload, self.classifier.breeds)
         desk = self._feedback()
-        if request.upload is None:
-            photo = None if request.image is None else decode_base64_image(request.image, DIRECT_MAX_BYTES)
-            body = desk.keep(request, photo)
-        else:
-            uploads = self._uploads()
-            photo = uploads.read(request.upload)
-            try:
-                body = desk.keep(request, photo)
-            finally:
-                uploads.delete(request.upload)  # moved under feedback/ (or refused): never left behind
-        return body, Verdict(request.answered, request.verdict)
+        photo = None if request.image is None else decode_base64_image(request.image, DIRECT_MAX_BYTES)
+        body, kept_bytes = desk.keep(request, photo, self._answer_for)
+        return body, Verdict(request.answered, request.verdict, kept_bytes)
+
+    def _answer_for(self, photo: bytes) -> dict:
+        """The /predict answer for photo bytes, with as many breeds as feedback takes."""
+        return self.predict(PredictRequest(url=None, image=photo, top_k=MAX_PREDICTIONS)).body
 
     def withdraw_feedback(self, feedback_id: str, token: str) -> dict:
         """Body of DELETE /feedback/{id}."""

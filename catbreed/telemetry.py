@@ -77,6 +77,9 @@ def report(record: Record) -> None:
         if record.verdict:
             _count("Feedback", breed=record.verdict.breed, verdict=record.verdict.verdict)
             _reported_right(record.verdict)
+            if record.verdict.kept_bytes:
+                metrics.add_metric(name="FeedbackKeptBytes", unit=MetricUnit.Bytes, value=record.verdict.kept_bytes)
+                _flush()
 
 
 def _reported_right(verdict: Verdict) -> None:

@@ -54,6 +54,11 @@ if [ -n "$bulk" ]; then
   case "$location" in */*) prefix="${location#*/}" ;; *) prefix="" ;; esac
   # a folder, not a name's start: photos/ grants photos/*, never photos-private/*
   if [ -n "$prefix" ] && [ "${prefix%/}" = "$prefix" ]; then prefix="$prefix/"; fi
+  case "$prefix" in # the template refuses these too (BulkInputPrefix)
+    "" | uploads/* | feedback/*)
+      echo "deploy.sh: --bulk needs a folder of the bucket, not the whole bucket, uploads/ or feedback/: s3://BUCKET/PREFIX/" >&2
+      exit 2 ;;
+  esac
   params+=("BulkEnabled=true" "BulkInputBucket=${location%%/*}" "BulkInputPrefix=$prefix")
 fi
 

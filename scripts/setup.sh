@@ -28,6 +28,14 @@ install() { # install a requirements file once per version of its contents
   fi
 }
 
+apt_install() { # apt_install PACKAGE WHY: a Debian package the tests need
+  echo "installing Debian's $2" >&2
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$1" >/dev/null
+}
+
 install requirements-runtime.txt
 if [ "$kind" = "unit" ]; then
   install requirements-unit.txt
@@ -52,11 +60,22 @@ if [ "$kind" = "dev" ]; then
     fi
     touch "$stamp"
   fi
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "installing Debian's chromium for the browser tests" >&2
-    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium >/dev/null
+  # checkov, the IaC scanner of make check-infra, in a venv of its own: its pins would fight the dev stack's.
+  checkov="$venv/checkov"
+  stamp="$checkov/.installed-$(sha1sum requirements-checkov.txt | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    rm -rf "$checkov"
+    "$python" -m venv "$checkov"
+    "$checkov/bin/python" -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+    touch "$stamp"
   fi
+  # axe-core for the page's accessibility tests, at the version package-lock.json pins.
+  command -v npm >/dev/null 2>&1 || apt_install npm "npm for axe-core"
+  stamp="node_modules/.installed-$(sha1sum package-lock.json | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    touch "$stamp"
+  fi
+  command -v chromium >/dev/null 2>&1 || apt_install chromium "chromium for the browser tests"
 fi
 echo "environment ready: $venv ($kind)" >&2

@@ -198,6 +198,15 @@ class PhotoServer(BaseHTTPRequestHandler):
                 while not self.stop.wait(0.05):
                     self.wfile.write(b"x")
                     self.wfile.flush()
+        elif path == "/slow-no-length":  # the cat's first bytes, then one byte a tick; its end would come only at close
+            self.head(200, Content_Type="image/jpeg", Connection="close")
+            with contextlib.suppress(OSError):
+                self.wfile.write(self.files["/cat.jpg"][1][:2048])
+                self.wfile.flush()
+                while not self.stop.wait(0.05):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+            self.close_connection = True
         elif path == "/hang":  # headers never come
             self.stop.wait()
         elif path == "/trickled-headers":

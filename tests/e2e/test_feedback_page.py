@@ -21,7 +21,7 @@ from catbreed_local.feedback_export import export
 
 from ..helpers import FIXTURES, LOOPBACK_ONLY, serving
 from . import test_page
-from .test_page import AXE_CORE_JS, axe_violations, shoot, wait_for_answer
+from .test_page import NO_AXE, NO_AXE_REASON, axe_violations, shoot, wait_for_answer
 
 browser, open_page = test_page.browser, test_page.open_page  # the page tests' fixtures, over this module's site
 
@@ -89,7 +89,7 @@ def test_no_its_a_korat_with_consent_is_kept_exported_and_deleted(open_page, fee
     record = json.loads((record_dir / "record.json").read_text())
     assert (record["verdict"], record["label"]) == ("wrong", "Korat")
     out = tmp_path / "feedback"
-    assert export(FolderStore(feedback_dir), out) == 1
+    assert export(FolderStore(feedback_dir), out).photos == 1
     assert [p.name for p in (out / "Korat").iterdir()] == [f"{record_dir.name}.jpg"]
 
     page.click("#feedback-delete")
@@ -97,6 +97,27 @@ def test_no_its_a_korat_with_consent_is_kept_exported_and_deleted(open_page, fee
     assert "deleted" in page.inner_text("#feedback-status")
     assert kept(feedback_dir) == []
     shoot(page, "feedback-deleted")
+
+
+def test_the_next_photo_asks_for_consent_afresh(open_page, feedback_dir: Path) -> None:
+    """Consent is for one photo: after a kept one, the next photo's form starts unticked, and
+    sending it as it is keeps nothing more."""
+    page = open_page()
+    answered(page)
+    page.click("#feedback-yes")
+    page.check("#feedback-consent")
+    page.click("#feedback-send")
+    page.wait_for_selector("#feedback-kept:not([hidden])")
+    assert kept(feedback_dir) == ["photo.jpg", "record.json"]
+    page.set_input_files("#file-input", str(FIXTURES / "coffee.jpg"))
+    page.wait_for_selector("#feedback-form:not([hidden])")
+    page.wait_for_selector("#feedback-kept[hidden]", state="attached")
+    assert page.is_checked("#feedback-consent") is False
+    page.click("#feedback-yes")
+    page.click("#feedback-send")
+    page.wait_for_selector("#feedback-form[hidden]", state="attached")
+    assert "Thank you" in page.inner_text("#feedback-status")
+    assert kept(feedback_dir) == ["photo.jpg", "record.json"]  # still only the first photo
 
 
 def test_without_consent_nothing_is_written(open_page, feedback_dir: Path) -> None:
@@ -192,7 +213,7 @@ def test_breeds_offered_are_the_apis(open_page) -> None:
     assert offered == json.loads((DEFAULT_MODEL_DIR / "model_card.json").read_text())["breeds"]
 
 
-@pytest.mark.skipif(AXE_CORE_JS is None, reason="axe-core not installed (set AXE_CORE_JS to axe.min.js)")
+@pytest.mark.skipif(NO_AXE, reason=NO_AXE_REASON)
 @pytest.mark.parametrize("phone", [False, True], ids=["1280", "390"])
 def test_axe_finds_nothing_in_the_feedback_flow(open_page, phone: bool) -> None:
     page = open_page(phone=phone)

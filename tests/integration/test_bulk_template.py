@@ -142,8 +142,8 @@ def test_the_bulk_role_reaches_only_its_prefixes_the_function_and_its_own_runs(s
 def test_the_function_touches_only_uploads_feedback_and_the_bulk_input_prefix(stack: dict) -> None:
     s3 = [s for s in statements(stack["Resources"]["ClassifierRole"]) if "s3:" in json.dumps(s["Action"])]
     uploads, feedback, bulk = s3
-    for own, prefix in ((uploads, "uploads"), (feedback, "feedback")):
-        assert set(own["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    for own, prefix, tagging in ((uploads, "uploads", set()), (feedback, "feedback", {"s3:PutObjectTagging"})):
+        assert set(own["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject", *tagging}  # kept feedback is tagged
         assert own["Resource"] == {"Fn::Sub": f"${{UploadBucket.Arn}}/{prefix}/*"}
     assert bulk["Action"] == "s3:GetObject"
     assert bulk["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BulkInputBucket}/${BulkInputPrefix}*"}

@@ -1,5 +1,6 @@
-"""Feedback on the AWS path, against moto's S3 on 127.0.0.1: with consent the photo and its
-record land under feedback/ of the upload bucket (a fresh upload is moved there), without
+"""Feedback on the AWS path, against moto's S3 on 127.0.0.1: with consent the re-encoded photo
+and its record land under feedback/ of the upload bucket, tagged review=pending (the short
+lifecycle) until a person's review marks them done; an upload is not a way in; without
 consent the bucket stays empty, and only the right token deletes."""
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def keys(s3: Any) -> list[str]:
     return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
 
 
+def review_tags(s3: Any, key: str) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
+
+
 def send(gateway: Gateway, payload: dict) -> tuple[int, dict]:
     status, _, body = call_http(gateway, v2_event(path="/feedback", body=json.dumps(payload)))
     return status, body
@@ -74,7 +79,9 @@ def test_a_kept_photo_and_record_are_under_feedback_and_only_the_right_token_del
     assert status == 200 and receipt["kept"]
     prefix = f"feedback/{receipt['id']}/"
     assert keys(bucket) == [prefix + "photo.jpg", prefix + "record.json"]
-    assert bucket.get_object(Bucket=BUCKET, Key=prefix + "photo.jpg")["Body"].read() == cat_jpeg
+    photo = bucket.get_object(Bucket=BUCKET, Key=prefix + "photo.jpg")
+    assert photo["ContentType"] == "image/jpeg" and photo["Body"].read().startswith(b"\xff\xd8")
+    assert review_tags(bucket, prefix + "photo.jpg") == review_tags(bucket, prefix + "record.json") == {"review": "pending"}
     record = json.loads(bucket.get_object(Bucket=BUCKET, Key=prefix + "record.json")["Body"].read())
     assert (record["verdict"], record["label"]) == ("wrong", "Korat")
 
@@ -93,18 +100,17 @@ def test_without_consent_the_bucket_stays_empty(gateway: Gateway, bucket: Any, c
     assert keys(bucket) == []
 
 
-def test_a_fresh_upload_is_moved_under_feedback(gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict) -> None:
+def test_an_upload_is_not_a_way_to_give_feedback(gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict) -> None:
     upload = f"uploads/{uuid.uuid4().hex}"
     bucket.put_object(Bucket=BUCKET, Key=upload, Body=cat_jpeg)  # as the presigned POST leaves it
-    status, receipt = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "upload": upload})
-    assert status == 200 and receipt["kept"]
-    assert keys(bucket) == [f"feedback/{receipt['id']}/photo.jpg", f"feedback/{receipt['id']}/record.json"]
-
-
-def test_an_upload_that_is_not_an_image_is_refused_and_nothing_stays(gateway: Gateway, bucket: Any, cat_answer: dict) -> None:
-    upload = f"uploads/{uuid.uuid4().hex}"
-    bucket.put_object(Bucket=BUCKET, Key=upload, Body=b"<html>not a photo</html>")
     status, body = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "upload": upload})
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert keys(bucket) == [upload]  # nothing under feedback/; the upload expires with its day
+
+
+def test_a_photo_that_is_not_an_image_is_refused_and_nothing_stays(gateway: Gateway, bucket: Any, cat_answer: dict) -> None:
+    payload = {"answer": cat_answer, "verdict": "right", "consent": True, "image": b64(b"<html>not a photo</html>")}
+    status, body = send(gateway, payload)
     assert (status, body["error"]["code"]) == (415, "unsupported_image")
     assert keys(bucket) == []
 
@@ -119,14 +125,6 @@ def test_an_upload_key_outside_uploads_is_refused(
     assert keys(bucket) == ["feedback/" + "0" * 32]
 
 
-def test_an_upload_never_sent_is_not_found(gateway: Gateway, bucket: Any, cat_answer: dict) -> None:
-    status, body = send(
-        gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "upload": f"uploads/{uuid.uuid4().hex}"}
-    )
-    assert (status, body["error"]["code"]) == (404, "upload_not_found")
-    assert keys(bucket) == []
-
-
 def test_the_export_script_reads_the_bucket(gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict, tmp_path) -> None:
     from catbreed_local.feedback_export import main
 
@@ -136,4 +134,25 @@ def test_the_export_script_reads_the_bucket(gateway: Gateway, bucket: Any, cat_j
     send(gateway, {"answer": cat_answer, "verdict": "wrong", "label": "Havana", "consent": False})
     main([str(tmp_path / "out"), "--bucket", BUCKET, "--since", "2026-01-01"])
     assert [p.name for p in (tmp_path / "out").rglob("*.jpg")] == [f"{receipt['id']}.jpg"]
-    assert (tmp_path / "out" / "Korat" / f"{receipt['id']}.jpg").read_bytes() == cat_jpeg
+    kept = bucket.get_object(Bucket=BUCKET, Key=f"feedback/{receipt['id']}/photo.jpg")["Body"].read()
+    assert (tmp_path / "out" / "Korat" / f"{receipt['id']}.jpg").read_bytes() == kept
+
+
+def test_only_the_photos_a_person_kept_after_review_are_marked_reviewed(
+    gateway: Gateway, bucket: Any, cat_jpeg: bytes, cat_answer: dict, tmp_path
+) -> None:
+    from catbreed_local.feedback_export import MARKER, main
+
+    payload = {"answer": cat_answer, "verdict": "wrong", "label": "Korat", "consent": True, "image": b64(cat_jpeg)}
+    kept, rejected = send(gateway, payload)[1]["id"], send(gateway, payload)[1]["id"]
+    out = tmp_path / "out"
+    assert main([str(out), "--bucket", BUCKET]) == 0
+    assert main([str(out), "--bucket", BUCKET, "--reviewed"]) == 2  # not while NOT_REVIEWED.txt is there
+    assert review_tags(bucket, f"feedback/{kept}/photo.jpg") == {"review": "pending"}
+    (out / "Korat" / f"{rejected}.jpg").unlink()  # the reviewer's call
+    (out / MARKER).unlink()
+    assert main([str(out), "--bucket", BUCKET, "--reviewed"]) == 0
+    assert review_tags(bucket, f"feedback/{kept}/photo.jpg") == review_tags(bucket, f"feedback/{kept}/record.json") == {
+        "review": "done"
+    }
+    assert review_tags(bucket, f"feedback/{rejected}/photo.jpg") == {"review": "pending"}  # expires with the short rule

@@ -207,6 +207,15 @@ def test_raw_image_bodies(gateway, make, cat_jpeg: bytes) -> None:
     assert (status, body["error"]["code"]) == (413, "image_too_large")
 
 
+@pytest.mark.parametrize("make", [v2_event, v1_event])
+@pytest.mark.parametrize("content_type", ["application/octet-stream", "Image/JPEG; charset=binary"])
+def test_a_raw_photo_of_any_image_type_or_plain_bytes_is_classified_not_parsed_as_json(
+    gateway, make, content_type: str, cat_jpeg: bytes
+) -> None:
+    status, _, body = call_http(gateway, make(body=cat_jpeg, content_type=content_type, base64_body=True))
+    assert status == 200 and len(body["predictions"]) == 5
+
+
 def test_an_event_body_marked_base64_that_is_not(gateway) -> None:
     event = v2_event(body="aGVs#bG8=", content_type="image/jpeg")  # "hello" if the "#" were skipped
     event["isBase64Encoded"] = True

@@ -14,12 +14,20 @@ DEPLOY = Path(__file__).resolve().parents[2] / "scripts" / "deploy.sh"
 
 @pytest.mark.parametrize(
     ("location", "prefix"),
-    [("s3://archive/photos", "photos/"), ("s3://archive/photos/", "photos/"), ("s3://archive/a/b", "a/b/"), ("s3://archive", "")],
+    [("s3://archive/photos", "photos/"), ("s3://archive/photos/", "photos/"), ("s3://archive/a/b", "a/b/")],
 )
 def test_the_bulk_prefix_is_a_folder_never_the_start_of_a_name(location: str, prefix: str) -> None:
     out = subprocess.run([str(DEPLOY), "--dry-run", "--bulk", location], capture_output=True, text=True, check=True).stdout
     assert set(re.findall(r"BulkInputPrefix=(\S*)", out)) == {prefix}
     assert "BulkInputBucket=archive" in out
+
+
+@pytest.mark.parametrize("location", ["s3://archive", "s3://archive/", "s3://archive/uploads", "s3://archive/feedback/x"])
+def test_a_bulk_prefix_of_the_whole_bucket_or_of_owners_photos_is_refused(location: str) -> None:
+    done = subprocess.run([str(DEPLOY), "--dry-run", "--bulk", location], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("deploy.sh: --bulk needs a folder")
 
 
 def test_missing_tools_are_named_in_one_line_before_anything_starts(tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ import dataclasses
 import ipaddress
 import json
 import socket
+import threading
 
 import pytest
 
-from catbreed.download import DEFAULT_LIMITS, check_url, download, is_public, resolve
+from catbreed.download import DEFAULT_LIMITS, Watchdog, check_url, download, is_public, resolve
 from catbreed.errors import DownloadFailed, DownloadTimeout, ImageTooLarge, InvalidRequest
 
 from ..helpers import LOOPBACK_ONLY
@@ -25,9 +26,10 @@ def test_follows_a_redirect_and_resolves_names(photo_server: str, cat_jpeg: byte
     assert download(f"{photo_server}/redirect?to=http://photos.test:{port}/cat.jpg", LOOPBACK_ONLY) == cat_jpeg
 
 
-def test_loopback_is_refused_by_default(photo_server: str) -> None:
+@pytest.mark.parametrize("url", ["http://127.0.0.1/cat.jpg", "http://localhost/cat.jpg", "https://[::1]/cat.jpg"])
+def test_loopback_is_refused_by_default(url: str) -> None:
     with pytest.raises(InvalidRequest) as error:
-        download(f"{photo_server}/cat.jpg")
+        download(url)
     assert error.value.code == "forbidden_url"
 
 
@@ -51,6 +53,7 @@ def test_loopback_is_refused_by_default(photo_server: str) -> None:
         "http://metadata.test/latest/",
         "http://v6-local.test/cat.jpg",
         "http://2130706433/cat.jpg",
+        "http://[fec0::1]/cat.jpg",  # site-local (deprecated): Python 3.11 calls it global
     ],
 )
 def test_private_local_reserved_and_metadata_addresses_are_refused(url: str) -> None:
@@ -188,6 +191,34 @@ def test_a_server_that_trickles_hits_the_total_limit(photo_server: str) -> None:
         download(f"{photo_server}/slow", limits)
 
 
+def test_a_body_without_a_length_cut_off_at_the_deadline_is_a_timeout_not_a_photo(photo_server: str) -> None:
+    """The stream ends when the watchdog shuts it; with no Content-Length that end looks like
+    the photo's, so only the deadline says the photo is not whole."""
+    with pytest.raises(DownloadTimeout):
+        download(f"{photo_server}/slow-no-length", dataclasses.replace(LOOPBACK_ONLY, total_timeout=0.5))
+
+
+def test_a_lookup_that_never_answers_is_given_up_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo cannot be interrupted: the download stops waiting for it when its time is up
+    (the stuck lookup is released only after the download has answered)."""
+    release, returned = threading.Event(), threading.Event()
+    guarded = socket.getaddrinfo
+
+    def stuck(host: object, *args: object, **kwargs: object) -> list:
+        if host == "slow-dns.test":
+            release.wait(30)
+            returned.set()
+        return guarded(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    try:
+        with pytest.raises(DownloadTimeout, match=r"0\.3 s"):
+            download("http://slow-dns.test/cat.jpg", dataclasses.replace(DEFAULT_LIMITS, total_timeout=0.3))
+        assert not returned.is_set()
+    finally:
+        release.set()
+
+
 def test_a_server_that_trickles_its_headers_hits_the_total_limit(photo_server: str) -> None:
     """A 404's header bytes every 50 ms for 4 s: no single read waits long, so only a
     deadline on the connection itself stops it at the 0.5 s limit (a downloader that waits
@@ -212,6 +243,16 @@ def test_public_hosts_are_fetched_on_web_ports_only(url: str) -> None:
         download(url)
     assert error.value.code == "invalid_url"
     assert "80 and 443" in error.value.message
+
+
+@pytest.mark.parametrize("url", ["https://example.com:8443/cat.jpg", "http://unknown.test:8080/cat.jpg"])
+def test_other_ports_are_refused_before_the_name_is_looked_up(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline, a name that cannot be resolved on a wrong port is still the 400 of its port."""
+    looked_up = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: looked_up.append(args) or [])
+    with pytest.raises(InvalidRequest) as error:
+        download(url)
+    assert (error.value.code, looked_up) == ("invalid_url", [])
 
 
 @pytest.mark.parametrize("port", [80, 443])
@@ -258,3 +299,15 @@ def test_a_refused_connection_fails_to_download() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(DownloadFailed):
         download(f"http://127.0.0.1:{port}/cat.jpg", LOOPBACK_ONLY)
+
+
+def test_a_socket_connected_after_the_deadline_is_shut_at_once() -> None:
+    """A hop whose connect outlasted its time hands the watchdog a socket after expiry: no
+    read of it may wait."""
+    with Watchdog(0.0) as watchdog:
+        watchdog._timer.join()  # expired, before any socket was watched
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            watchdog.watch(ours)
+            ours.settimeout(5)  # a bound for the test only: a shut socket reads its end at once
+            assert watchdog.expired and ours.recv(1) == b""

@@ -1,23 +1,28 @@
 """Owners' feedback through the gateway, kept in a local folder (as `make run` keeps it): with
-consent the photo and a record appear, and the deletion token takes both back; without
-consent nothing is written, only the metric; bad input is refused from the error table and
-stores nothing. Every answer is checked against docs/openapi.yaml."""
+consent a re-encoded photo (no metadata, no trailing bytes, bounded size) and a record (the
+client's claim and the model's own answer for the kept photo) appear, and the deletion token
+takes both back; without consent nothing is written, only the metric; bad input is refused
+from the error table and stores nothing. Every answer is checked against docs/openapi.yaml."""
 
 from __future__ import annotations
 
+import io
 import json
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import ExifTags, Image
 
-from catbreed.feedback import FeedbackDesk, token_hash
+from catbreed.feedback import KEPT_MAX_BYTES, KEPT_MAX_SIDE, FeedbackDesk, reencode, token_hash
 from catbreed.feedback_store import FolderStore
 from catbreed.gateway import Gateway
 from catbreed.limits import FEEDBACK_TEXT_MAX_CHARS
 from catbreed.service import Service
 
-from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, call_http, v2_event
+from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, call_http, encode, v2_event
 from .test_telemetry import metric_values
 
 
@@ -66,9 +71,12 @@ def test_no_its_a_korat_with_consent_keeps_photo_and_record_until_withdrawn(
     assert status == 200 and receipt["kept"] is True
     feedback_id, token = receipt["id"], receipt["token"]
     assert files(folder) == [f"{feedback_id}/photo.jpg", f"{feedback_id}/record.json"]
-    assert (folder / feedback_id / "photo.jpg").read_bytes() == cat_jpeg
+    for name in ("photo.jpg", "record.json"):  # the owner's photo: readable by this user alone
+        assert (folder / feedback_id / name).stat().st_mode & 0o777 == 0o600
+    kept = Image.open(folder / feedback_id / "photo.jpg")
+    assert kept.format == "JPEG" and kept.size == Image.open(io.BytesIO(cat_jpeg)).size  # small: not resized
     record = json.loads((folder / feedback_id / "record.json").read_text())
-    assert set(record) == {"id", "time", "verdict", "label", "label_text", "answer", "photo", "token_sha256"}
+    assert set(record) == {"id", "time", "verdict", "label", "label_text", "answer", "server_answer", "photo", "token_sha256"}
     assert (record["verdict"], record["label"], record["label_text"]) == ("wrong", "Korat", None)
     assert record["answer"]["model"] == {"name": cat_answer["model"]["name"], "version": cat_answer["model"]["version"]}
     assert [p["breed"] for p in record["answer"]["predictions"]] == [p["breed"] for p in cat_answer["predictions"]]
@@ -81,7 +89,7 @@ def test_no_its_a_korat_with_consent_keeps_photo_and_record_until_withdrawn(
         assert (status, body["error"]["code"]) == (403, "wrong_token")
     assert len(files(folder)) == 2  # a wrong token changes nothing
     assert withdraw(gateway, feedback_id, token) == (200, {"id": feedback_id, "deleted": True})
-    assert files(folder) == []
+    assert files(folder) == [] and not (folder / feedback_id).exists()  # no empty <id>/ folder left behind
     status, body = withdraw(gateway, feedback_id, token)
     assert (status, body["error"]["code"]) == (404, "feedback_not_found")
 
@@ -164,6 +172,11 @@ def bad_requests(answer: dict, cat: str, not_an_image: str) -> dict[str, tuple[d
             400,
             "invalid_request",
         ),
+        "an upload instead of the image": (
+            {**{k: v for k, v in korat.items() if k != "image"}, "upload": "uploads/" + "0" * 32},
+            400,
+            "invalid_request",
+        ),
     }
 
 
@@ -203,7 +216,9 @@ def test_a_real_non_cat_photo_can_be_kept_as_not_a_cat(gateway: Gateway, folder:
     status, receipt = send(
         gateway, {"answer": answer, "verdict": "wrong", "label": "not_a_cat", "consent": True, "image": b64(coffee)}
     )
-    assert status == 200 and (folder / receipt["id"] / "photo.jpg").read_bytes() == coffee
+    assert status == 200 and Image.open(folder / receipt["id"] / "photo.jpg").format == "JPEG"
+    record = json.loads((folder / receipt["id"] / "record.json").read_text())
+    assert record["server_answer"]["is_cat"] is False  # the model's own call on the kept photo
 
 
 def test_the_sample_event_is_counted_and_stores_nothing(gateway: Gateway, folder: Path) -> None:
@@ -212,3 +227,97 @@ def test_the_sample_event_is_counted_and_stores_nothing(gateway: Gateway, folder
     status, _, body = call_http(gateway, load_event("http_api_v2_feedback.json"))
     assert (status, body["kept"]) == (200, False)
     assert files(folder) == []
+
+
+def phone_photo(cat_jpeg: bytes) -> bytes:
+    """The cat as a phone sends it: 2400x1600 stored sideways (EXIF orientation 6), with GPS."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees to show it
+    exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 0.0)}
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(cat_jpeg)).resize((2400, 1600)).save(buffer, "JPEG", quality=90, exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_photo_with_gps_and_a_zip_behind_it_is_kept_as_a_clean_small_jpeg(
+    gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict, telemetry_records
+) -> None:
+    sent = phone_photo(cat_jpeg) + b"PK\x03\x04" + random.Random(0).randbytes(3 * 1024 * 1024)
+    assert Image.open(io.BytesIO(sent)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the GPS is there to lose
+    telemetry_records()
+    status, receipt = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "image": b64(sent)})
+    assert status == 200 and receipt["kept"]
+    data = (folder / receipt["id"] / "photo.jpg").read_bytes()
+    assert len(data) <= KEPT_MAX_BYTES and b"PK\x03\x04" not in data and data.endswith(b"\xff\xd9")
+    kept = Image.open(io.BytesIO(data))
+    assert kept.format == "JPEG" and not kept.getexif() and "exif" not in kept.info and "icc_profile" not in kept.info
+    assert kept.size == (round(KEPT_MAX_SIDE * 1600 / 2400), KEPT_MAX_SIDE)  # upright (taller than wide), longest side 1,024
+    record = (folder / receipt["id"] / "record.json").read_bytes()
+    metrics = metric_values(telemetry_records())
+    assert metrics["FeedbackKeptBytes"] == [(len(data) + len(record), {"service": "catbreed"})]
+
+
+def test_without_consent_no_bytes_are_counted_as_kept(gateway: Gateway, cat_answer: dict, telemetry_records) -> None:
+    telemetry_records()
+    assert send(gateway, {"answer": cat_answer, "verdict": "right", "consent": False})[0] == 200
+    assert "FeedbackKeptBytes" not in metric_values(telemetry_records())
+
+
+@pytest.mark.parametrize("max_bytes", [KEPT_MAX_BYTES, 300_000, 40_000])
+def test_even_noise_is_kept_within_the_byte_cap(max_bytes: int) -> None:
+    """Noise is what JPEG compresses worst: at 1,024 px it fits 1 MiB at the first quality;
+    under smaller caps the lower qualities, then smaller sides, are taken until it fits."""
+    noise = np.random.default_rng(0).integers(0, 256, (1500, 2000, 3), dtype=np.uint8)
+    kept = reencode(encode(Image.fromarray(noise), "PNG"), max_bytes)
+    side = max(Image.open(io.BytesIO(kept)).size)
+    assert len(kept) <= max_bytes and side <= KEPT_MAX_SIDE
+    assert (side == KEPT_MAX_SIDE) is (max_bytes > 40_000)  # only the smallest cap needs a smaller side
+
+
+def test_the_record_keeps_the_models_own_answer_beside_the_clients_claim(
+    gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict
+) -> None:
+    claimed = "Persian" if cat_answer["predictions"][0]["breed"] != "Persian" else "Korat"
+    claim = {"model": cat_answer["model"], "predictions": [{"breed": claimed, "probability": 0.99}], "is_cat": True}
+    status, receipt = send(gateway, {"answer": claim, "verdict": "right", "consent": True, "image": b64(cat_jpeg)})
+    assert status == 200
+    record = json.loads((folder / receipt["id"] / "record.json").read_text())
+    assert record["answer"]["predictions"] == [{"breed": claimed, "probability": 0.99}]  # what the client said
+    kept = (folder / receipt["id"] / "photo.jpg").read_bytes()
+    _, _, own = call_http(gateway, v2_event(body=json.dumps({"image": b64(kept)})))  # the model, on the kept photo
+    assert record["server_answer"] == {k: own[k] for k in ("predictions", "is_cat", "confident", "cat_score", "model")}
+    assert record["server_answer"]["predictions"][0]["breed"] != claimed
+
+
+def test_withdrawing_with_a_lower_case_bearer_scheme_works(
+    gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict
+) -> None:
+    _, receipt = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "image": b64(cat_jpeg)})
+    event = v2_event(method="DELETE", path=f"/feedback/{receipt['id']}", body=None, content_type=None)
+    event["headers"]["authorization"] = f"bearer   {receipt['token']}"  # the scheme is case-insensitive (RFC 7235)
+    status, _, body = call_http(gateway, event)
+    assert (status, body) == (200, {"id": receipt["id"], "deleted": True})
+    assert files(folder) == []
+
+
+def test_a_record_naming_a_photo_outside_its_folder_deletes_only_itself(
+    gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict
+) -> None:
+    _, receipt = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "image": b64(cat_jpeg)})
+    other = folder / ("0" * 32) / "photo.jpg"
+    other.parent.mkdir()
+    other.write_bytes(b"another owner's photo")
+    record_file = folder / receipt["id"] / "record.json"
+    record_file.write_text(json.dumps({**json.loads(record_file.read_text()), "photo": f"{'0' * 32}/photo.jpg"}))
+    assert withdraw(gateway, receipt["id"], receipt["token"])[0] == 200
+    assert other.read_bytes() == b"another owner's photo" and not record_file.exists()
+
+
+@pytest.mark.parametrize("name", ["../outside.txt", "/etc/passwd", "a/../../outside.txt", "."])
+def test_the_folder_store_refuses_names_that_leave_its_folder(tmp_path: Path, name: str) -> None:
+    store = FolderStore(tmp_path / "feedback-local")
+    (tmp_path / "outside.txt").write_text("not the store's")
+    for act in (lambda: store.delete(name), lambda: store.put(name, b"x", "text/plain"), lambda: store.get(name, 10)):
+        with pytest.raises(ValueError, match="not a name inside"):
+            act()
+    assert (tmp_path / "outside.txt").read_text() == "not the store's"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -155,3 +157,34 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_no_smaller_than_asked(cat: I
     image = load_image(big, min_side=448)
     assert image.mode == "RGB" and min(image.size) >= 448
     assert image.size[0] < cat.width * 4  # the draft decode did its job
+
+
+def palette_png(width: int, height: int, transparent: bool) -> bytes:
+    """A tiny PNG whose header declares a palette image of width x height, with a tRNS chunk
+    (a transparent palette entry) when asked."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)) + chunk(b"PLTE", b"\x00\x00\x00")
+    alpha = chunk(b"tRNS", b"\x00") if transparent else b""
+    return b"\x89PNG\r\n\x1a\n" + header + alpha + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def test_a_palette_with_transparency_is_costed_as_the_rgba_it_becomes() -> None:
+    """33.6 megapixels of palette: within the budget as plain palette (it fails later, on its
+    empty data), refused up front with a transparent entry, which decodes through RGBA."""
+    with pytest.raises(UnsupportedImage, match="could not be read"):
+        load_image(palette_png(6000, 5600, transparent=False))
+    with pytest.raises(UnsupportedImage, match=r"too many pixels for its kind \(6000x5600, P\)"):
+        load_image(palette_png(6000, 5600, transparent=True))
+
+
+def test_a_large_detailed_jpeg_gives_the_model_what_a_full_decode_would(cat: Image.Image) -> None:
+    """The reduced-scale decode keeps at least twice the model's side: on fine detail (4 px
+    squares of a 4000x3000 photo) the input stays within 2 levels on average of the one a
+    full-size decode makes (a decode at the model's side itself is about 7 levels off)."""
+    squares = np.random.default_rng(0).integers(0, 2, (750, 1000, 1), dtype=np.uint8).repeat(3, axis=2) * 255
+    big = encode(Image.fromarray(squares).resize((4000, 3000), Image.Resampling.NEAREST), "JPEG", quality=92)
+    reference = to_model_input(load_image(big), 224)
+    assert float(np.abs(image_to_input(big, 224) - reference).mean()) < 2.0

@@ -150,8 +150,8 @@ def test_the_function_is_traced_with_x_ray(deployed: dict) -> None:
 def test_alarms_watch_5xx_rate_throttles_and_p95_duration(deployed: dict) -> None:
     resources = deployed["Resources"]
     alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    # the upload bucket's alarms: tests/unit/test_template_caps.py
-    uploads = {"UploadBucketBytesAlarm", "UploadBucketObjectsAlarm"}
+    # the upload bucket's alarms: tests/unit/test_template_caps.py; kept feedback's: test_feedback_template.py
+    uploads = {"UploadBucketBytesAlarm", "UploadBucketObjectsAlarm", "FeedbackKeptBytesAlarm"}
     assert set(alarms) == {"Api5xxRateAlarm", "ThrottlesAlarm", "DurationP95Alarm", *uploads}
     assert all(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms.values())
     stats = {m["Id"]: m["MetricStat"]["Metric"] for m in alarms["Api5xxRateAlarm"]["Metrics"] if "MetricStat" in m}
@@ -162,6 +162,15 @@ def test_alarms_watch_5xx_rate_throttles_and_p95_duration(deployed: dict) -> Non
     p95 = alarms["DurationP95Alarm"]
     assert (p95["MetricName"], p95["ExtendedStatistic"], p95["Dimensions"]) == ("Duration", "p95", function)
     assert p95["Threshold"] == {"Ref": "P95DurationMs"}
+
+
+def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(deployed: dict) -> None:
+    resources = deployed["Resources"]
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    key = resources["AlarmTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    (cloudwatch,) = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
 
 
 def test_alarm_mail_goes_to_the_optional_address(deployed: dict) -> None:

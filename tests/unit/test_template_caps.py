@@ -150,7 +150,14 @@ def test_the_per_ip_limit_is_waf_on_cloudfront_in_front_of_the_api_when_asked_fo
     acl, distribution = resources["ApiRateLimit"], resources["ApiDistribution"]
     assert acl["Condition"] == distribution["Condition"] == "PerIpLimit"
     assert acl["Properties"]["Scope"] == "CLOUDFRONT" and acl["Properties"]["DefaultAction"] == {"Allow": {}}
-    (rule,) = acl["Properties"]["Rules"]
+    rule, common, bad_inputs = sorted(acl["Properties"]["Rules"], key=lambda r: r["Priority"])
+    managed = [r["Statement"]["ManagedRuleGroupStatement"] for r in (common, bad_inputs)]
+    assert [(m["VendorName"], m["Name"]) for m in managed] == [
+        ("AWS", "AWSManagedRulesCommonRuleSet"),
+        ("AWS", "AWSManagedRulesKnownBadInputsRuleSet"),
+    ]
+    # the common set's 8 KB body limit would refuse every photo sent in the request: it only counts
+    assert managed[0]["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
     rate = rule["Statement"]["RateBasedStatement"]
     assert rate == {"Limit": {"Ref": "RateLimitPerIp"}, "EvaluationWindowSec": 300, "AggregateKeyType": "IP"}
     block = rule["Action"]["Block"]["CustomResponse"]
@@ -181,3 +188,32 @@ def test_the_api_logs_every_request_with_the_callers_address(deployed: dict) -> 
     assert record["sourceIp"] == "$context.identity.sourceIp"
     assert {"requestId", "requestTime", "routeKey", "status", "userAgent"} <= set(record)
     assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_access_logs_of_buckets_and_distributions_are_an_option_off_by_default(deployed: dict) -> None:  # noqa: F811
+    resources = deployed["Resources"]
+    assert deployed["Parameters"]["AccessLogs"]["Default"] == "false"
+    assert resources["AccessLogBucket"]["Condition"] == resources["AccessLogBucketPolicy"]["Condition"] == "KeepAccessLogs"
+    for bucket in ("UploadBucket", "SiteBucket"):
+        when, logging, otherwise = resources[bucket]["Properties"]["LoggingConfiguration"]["Fn::If"]
+        assert (when, logging["DestinationBucketName"]) == ("KeepAccessLogs", {"Ref": "AccessLogBucket"})
+        assert otherwise == {"Ref": "AWS::NoValue"}
+    for distribution in ("SiteDistribution", "ApiDistribution"):
+        when, logging, _ = resources[distribution]["Properties"]["DistributionConfig"]["Logging"]["Fn::If"]
+        assert (when, logging["Bucket"]) == ("KeepAccessLogs", {"Fn::GetAtt": ["AccessLogBucket", "RegionalDomainName"]})
+    assert all(resources["AccessLogBucket"]["Properties"]["PublicAccessBlockConfiguration"].values())
+
+
+@pytest.mark.parametrize(
+    ("parameter", "refused", "taken"),
+    [
+        ("BulkInputPrefix", ["", "uploads/", "uploads/x/", "feedback/", "feedback/a/"], ["photos/", "2026/cats/", "my-uploads/"]),
+        ("BulkResultPrefix", ["", "uploads/", "feedback/", "feedback/results/"], ["results/", "bulk/2026/"]),
+    ],
+)
+def test_bulk_prefixes_may_not_be_the_whole_bucket_or_owners_photos(
+    deployed: dict, parameter: str, refused: list[str], taken: list[str]  # noqa: F811
+) -> None:
+    pattern = re.compile(deployed["Parameters"][parameter]["AllowedPattern"])
+    assert [p for p in refused if pattern.fullmatch(p)] == []
+    assert [p for p in taken if not pattern.fullmatch(p)] == []
