@@ -1,6 +1,6 @@
 """Owners' feedback on an answer: POST /feedback validates it strictly and, only with the
 owner's consent, keeps the photo and a record (verdict, label, the model's answer, the time;
-never an address or a user agent); DELETE /feedback/{id} with the deletion token takes both
+never an address or a user agent); a DELETE of the feedback with its deletion token takes both
 back. Without consent nothing is kept: the verdict becomes a metric (catbreed.telemetry).
 
 Only a SHA-256 of the deletion token is stored: a leaked record cannot delete anything."""
@@ -192,7 +192,7 @@ class FeedbackDesk:
         return {"id": feedback_id, "kept": True, "token": token}
 
     def withdraw(self, feedback_id: str, token: str) -> dict:
-        """Body of DELETE /feedback/{id}: the photo, then the record, are gone. 404 for an id
+        """Body of the feedback's DELETE: the photo, then the record, are gone. 404 for an id
         with nothing kept, 403 for a token that is not its own (then nothing changes)."""
         if not ID.fullmatch(feedback_id):
             raise FeedbackNotFound("There is no kept feedback with that id.")
