@@ -38,10 +38,10 @@ from catbreed.batch import is_batch_event
 from catbreed.errors import CatbreedError, ImageTooLarge, InvalidRequest, MethodNotAllowed, NotFound
 from catbreed.gateway import find_route, media_type, route_list, routes_at
 from catbreed.limits import MAX_BODY_BYTES
+from catbreed_local.client import INVOKE_PATH, LOCAL_PORT
 from catbreed_local.litert_notice import without_xnnpack_notice
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static_site"
-INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
 # A refused body is still read (and dropped), up to this much, so that the client, still
@@ -337,7 +337,7 @@ def make_request_handler(
 def make_server(
     handler: Handler,
     host: str = "127.0.0.1",
-    port: int = 8080,
+    port: int = LOCAL_PORT,
     allow_batch: bool = False,
     log: Callable[[str], None] | None = None,
     uploads: bool = False,
@@ -365,7 +365,7 @@ def show_json_logs(enabled: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="catbreed local server: page, API and emulator route")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=LOCAL_PORT)
     parser.add_argument("--model-dir", default=None, help="default: model/ (or CATBREED_MODEL_DIR)")
     parser.add_argument("--allow-batch", action="store_true", help="let the emulator route take batch events (they read S3)")
     parser.add_argument("--json-logs", action="store_true", help="print the function's JSON log records and metrics")
