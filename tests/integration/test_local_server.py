@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -311,3 +313,42 @@ def test_a_client_still_sending_a_body_past_the_limit_reads_the_413(server: str,
     status, body = send(f"{server}{path}", big, content_type)
     assert (status, body["error"]["code"]) == (413, "image_too_large")
     assert "/uploads" not in body["error"]["message"]  # this server has none
+
+
+def test_a_second_make_run_on_a_busy_port_says_busy_first_and_asks_nothing() -> None:
+    """An earlier `make run` holds the port (here a stand-in that answers as the local server
+    does): the second says the port is busy, first and alone, without setting anything up,
+    and sends no photo to whatever holds the port."""
+    asked: list[str] = []
+
+    class Earlier(BaseHTTPRequestHandler):
+        server_version = "catbreed-local"
+
+        def do_GET(self) -> None:
+            self.answer({"breeds": ["Old Server Breed"]})
+
+        def do_POST(self) -> None:
+            asked.append(self.path)
+            self.answer({"predictions": [{"breed": "Old Server Breed", "probability": 1.0}], "is_cat": True})
+
+        def answer(self, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), Earlier)) as url:
+        port = url.rsplit(":", 1)[1]
+        result = subprocess.run(
+            ["scripts/run_local.sh"], cwd=ROOT, env={**os.environ, "PORT": port}, capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"port {port} is busy (an earlier make run?): stop what holds it, or try PORT=9000 make run"
+    ]
+    assert result.stdout == "" and asked == []
