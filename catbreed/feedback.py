@@ -24,13 +24,13 @@ from PIL import Image
 
 from catbreed.errors import FeedbackNotFound, InvalidRequest, WrongToken
 from catbreed.feedback_store import FeedbackStore
-from catbreed.limits import FEEDBACK_TEXT_MAX_CHARS
+from catbreed.limits import DEFAULT_TOP_K, FEEDBACK_TEXT_MAX_CHARS
 from catbreed.preprocessing import load_image
 from catbreed.uploads import check_key
 
 VERDICTS = ("right", "wrong")
 OTHER_LABELS = ("mix", "not_a_cat", "other")  # besides the model card's breeds
-MAX_PREDICTIONS = 5
+MAX_PREDICTIONS = DEFAULT_TOP_K  # the page's answers list the default number of breeds
 ID = re.compile(r"^[0-9a-f]{32}$")
 MODEL_FIELD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 REQUEST_FIELDS = {"answer", "verdict", "label", "label_text", "consent", "image", "upload"}

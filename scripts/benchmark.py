@@ -155,6 +155,8 @@ def runtime_install_size() -> dict:
 
 def xception_model(directory: Path, breeds: int) -> Path:
     """An Xception-299 .tflite with random weights and our outputs, for the baseline."""
+    from training.model_card import MODEL_FILE
+
     script = f"""
 import json, sys
 sys.path.insert(0, {str(ROOT)!r})
@@ -166,13 +168,13 @@ backbone = build_backbone("xception", weights=None, input_size=299)
 head = keras.layers.Dense({breeds})
 head.build((None, 2048))
 export_model(backbone, head, 1.0).save({str(directory / "model.keras")!r})
-open({str(directory / "catbreed.tflite")!r}, "wb").write(to_tflite({str(directory / "model.keras")!r}, "float32"))
+open({str(directory / MODEL_FILE)!r}, "wb").write(to_tflite({str(directory / "model.keras")!r}, "float32"))
 """
     subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     )
     card = json.loads((DEFAULT_MODEL_DIR / "model_card.json").read_text())
-    card.update(name="xception-299-random", file="catbreed.tflite")
+    card.update(name="xception-299-random", file=MODEL_FILE)
     (directory / "model_card.json").write_text(json.dumps(card))
     return directory
 

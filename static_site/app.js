@@ -13,7 +13,6 @@ const JPEG_QUALITY = 0.9;
 // The API's photo limits in bytes, from GET /breeds (docs/API.md). Until they are known the
 // page checks nothing itself: the API's 413 answers decide.
 const LIMITS = { directMax: 0, photoMax: 0 };
-const TOP_K = 5;
 
 const MESSAGES = {
   invalid_request: "That request didn't work. Please pick a photo or paste a link and try again.",
@@ -309,7 +308,7 @@ async function predictViaUpload(job, photo) {
     return;
   }
   showBusy(job, undefined, "Looking closely…");
-  await predict(job, { upload: ticket.body.upload, top_k: TOP_K }, null);
+  await predict(job, { upload: ticket.body.upload }, null);
 }
 
 function photoType(photo) {
@@ -373,7 +372,7 @@ async function handleFile(file) {
   const dataUrl = String(await readAsDataUrl(photo));
   if (!isCurrent(job)) return;
   if (small) setPreview(dataUrl);
-  await predict(job, { image: dataUrl.split(",", 2)[1] || "", top_k: TOP_K }, photo);
+  await predict(job, { image: dataUrl.split(",", 2)[1] || "" }, photo);
 }
 
 function handleUrl(url) {
@@ -392,7 +391,7 @@ function handleUrl(url) {
   lastAttempt = () => handleUrl(url);
   showBusy(job, url);
   bringIntoView();
-  predict(job, { url, top_k: TOP_K }, null);
+  predict(job, { url }, null);
 }
 
 // A photo shows when it has loaded; a link the browser can't show either: no preview at all.

