@@ -212,8 +212,8 @@ Float Keras model before conversion (temperature {val["calibration"]["temperatur
 {val_rows}
 
 Thresholds on validation: {pct(vt["cats_accepted"])} of cats accepted, {pct(vt["dogs_rejected"])} of the tuning
-dogs rejected; {CURATED} answers confident {pct(vt["confidence_oxford"]["confident"])}, of those right
-{pct(vt["confidence_oxford"]["confident_right"])}; stand-ins unsure {pct(vt["confidence_all"]["stand_ins_unsure"])}.
+dogs rejected; {CURATED} answers confident {pct(vt[f"confidence_{CURATED}"]["confident"])}, of those right
+{pct(vt[f"confidence_{CURATED}"]["confident_right"])}; stand-ins unsure {pct(vt["confidence_all"]["stand_ins_unsure"])}.
 
 ## Conversion
 {card["precision"]} against the float Keras model, judged by what people see (training/agreement.py), with the
