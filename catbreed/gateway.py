@@ -76,7 +76,7 @@ class HttpRequest:
 
 
 def media_type(content_type: str) -> str:
-    """"image/JPEG; charset=x" -> "image/jpeg"."""
+    """A Content-Type's media type, lower case, without parameters: image/JPEG; q=1 -> image/jpeg."""
     return content_type.split(";")[0].strip().lower()
 
 
