@@ -1,6 +1,6 @@
 # The catbreed function: AWS Lambda container image, Python 3.12.
 # Build: docker build -t catbreed .   Run: docker run -p 9000:8080 catbreed
-# Then:  python test.py tests/fixtures/cat_chelsea.jpg   (the emulator on port 9000)
+# Then:  .venv/bin/python test.py tests/fixtures/cat_chelsea.jpg --endpoint localhost:9000/2015-03-31/functions/function/invocations
 #
 # The base image by digest (the multi-architecture index of the python:3.12 tag), not by the
 # moving tag. UNVERIFIED: written without access to the registry; before relying on it, check

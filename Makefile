@@ -1,4 +1,5 @@
-# catbreed: the two commands a new user needs are `make run` and `make test`.
+# catbreed: the two commands a new user needs are `make run` and `make test`; `make` alone
+# lists every target (`make help`, from the `##` comments).
 PY := .venv/bin/python
 PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
@@ -6,9 +7,15 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 CHECKOV ?= .venv/checkov/bin/checkov # its own venv (scripts/setup.sh dev); every skip in template.yaml says why
 
-.PHONY: run test test-fast mutate setup-run setup-unit setup-dev lint check-infra train bench load deploy deploy-dry-run clean
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast mutate setup-run setup-unit setup-dev lint check-infra train bench load deploy deploy-dry-run \
+	clean clean-data
 
-run: setup-run ## set up the runtime, start the local server, classify a real photo, keep serving
+help: ## list the targets (this)
+	@echo "make TARGET, where TARGET is one of:"
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)$$/  \1\t\2/' | expand -t 18
+
+run: ## set up the runtime, start the local server on PORT (8080), classify a real photo, keep serving
 	PORT=$(PORT) scripts/run_local.sh
 
 test: setup-dev lint check-infra ## set up everything and pass every test
@@ -83,5 +90,16 @@ deploy: ## build and deploy to AWS (needs Docker and credentials)
 deploy-dry-run: ## print what deploy would do
 	scripts/deploy.sh --dry-run
 
-clean:
-	rm -rf .venv .pytest_cache .ruff_cache runs .aws-sam
+# What the setup and the tools make again by themselves. Training runs, the activation cache
+# (about 20 minutes to rebuild), exported and locally kept feedback are clean-data's alone.
+CLEAN := .venv .pytest_cache .ruff_cache .aws-sam mutants
+DATA_DIRS := runs feedback-local
+clean: ## remove the venv, tool caches and build output (never runs/ or feedback-local/: see clean-data)
+	@echo "removing $(CLEAN) (make run or make test sets them up again); keeping $(DATA_DIRS)"
+	rm -rf $(CLEAN)
+
+clean-data: ## remove runs/ (training runs, the activation cache, exported feedback) and feedback-local/
+	@echo "removing runs/ (training runs, the activation cache: about 20 minutes to rebuild; exported feedback)"
+	@echo "and feedback-local/ (feedback kept by the local server); none of it comes back by itself:"
+	@du -sh $(DATA_DIRS) 2>/dev/null || true
+	rm -rf $(DATA_DIRS)

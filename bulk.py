@@ -5,9 +5,11 @@
 
 Use the project's Python (.venv/bin/python; `make run` once creates it). Columns: path,
 breed_1, probability_1 ... breed_5, probability_5, is_cat, confident, error. A file that is
-not a photo (or cannot be read) becomes a row with an error, never a crash. Rows already in
-the output are kept and skipped, so an interrupted run resumes where it stopped. The S3 way
-needs a stack deployed with `scripts/deploy.sh --bulk s3://BUCKET/PREFIX` and AWS credentials.
+not a photo (or cannot be read: a link to nothing, a FIFO) becomes a row with an error, never a
+crash. Rows already in the output are kept and skipped, so an interrupted run resumes where it
+stopped. The last line says how many photos were answered, how many of them are not cats, and
+how many failed. The S3 way needs a stack deployed with `scripts/deploy.sh --bulk
+s3://BUCKET/PREFIX` and AWS credentials.
 
 Exit status: 0 done; 1 the AWS run ended unfinished (run again for the rest); 2 nothing or
 not everything could run (the one-line message says why and what to do).
@@ -45,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     on_aws = args.source.startswith("s3://")
     try:
         if on_aws:
-            written, status = run_s3(args.source, args.out, args.stack, args.region)
+            tally, status = run_s3(args.source, args.out, args.stack, args.region)
         else:
-            written, status = run_local(Path(args.source), args.out, max(1, args.workers), args.model_dir), "SUCCEEDED"
+            tally, status = run_local(Path(args.source), args.out, max(1, args.workers), args.model_dir), "SUCCEEDED"
     except BulkError as error:
         return fail(str(error))
     except ModuleNotFoundError as error:
@@ -61,9 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return fail(problem)
     if status != "SUCCEEDED":
-        print(f"{written} new rows in {args.out}; the run ended {status}: run the same command again", file=sys.stderr)
+        print(f"{tally.summary(args.out)}; the run ended {status}: run the same command again", file=sys.stderr)
         return 1
-    print(f"{written} new rows in {args.out}", file=sys.stderr)
+    if not tally.rows:
+        print(f"nothing new: every file of {args.source} has its row in {args.out} already", file=sys.stderr)
+        return 0
+    print(tally.summary(args.out), file=sys.stderr)
     return 0
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from catbreed import __version__
-from training.agreement import DisagreementError
+from training.agreement import CURATED, DisagreementError
 from training.convert import DOGS, MAX_CURATED_COST, MIN_BREED_TOP1, MIN_SHIPPED_TOP1, PRECISION, Rules, convert
 from training.export import PRECISIONS
 
@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-curated-cost",
         type=float,
         default=MAX_CURATED_COST,
-        help="leave out a breed without oxford photos that costs oxford validation top-1 more than this",
+        help=f"leave out a breed without {CURATED} photos that costs {CURATED} validation top-1 more than this",
     )
     parser.add_argument("--name", default=None, help="default: catbreed-<backbone>")
     parser.add_argument("--version", default=__version__)

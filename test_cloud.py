@@ -93,7 +93,7 @@ def checks(api: str, photo_path: Path, photo_url: str) -> list[tuple[str, Call]]
 
     def via_upload() -> tuple[int, dict]:
         key = upload(api, stored, content_type_of(name))
-        return send(predict, json.dumps({"upload": key, "top_k": 5}).encode())
+        return send(predict, json.dumps({"upload": key}).encode())  # the default top_k
 
     found = [
         ("GET /breeds", lambda: get(f"{api}/breeds")),

@@ -9,6 +9,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "invalid_request": 400,
     "invalid_url": 400,
     "forbidden_url": 400,
+    "token_required": 401,
     "wrong_token": 403,
     "not_found": 404,
     "upload_not_found": 404,
@@ -43,6 +44,11 @@ class CatbreedError(Exception):
         """The API's error body."""
         return {"error": {"code": self.code, "message": self.message}}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the error's status calls for (Allow of a 405, WWW-Authenticate of a 401)."""
+        return {}
+
 
 class InvalidRequest(CatbreedError):
     """The request itself is wrong (JSON, fields, types, URL)."""
@@ -66,20 +72,15 @@ class ImageTooLarge(CatbreedError):
         return cls(f"The photo is larger than the {in_mib(max_bytes)} limit.")
 
     @classmethod
-    def direct(cls, max_bytes: int = DIRECT_MAX_BYTES) -> ImageTooLarge:
-        """The error for a photo sent in the request itself past the direct limit."""
-        return cls(
-            f"The photo is larger than the {in_mib(max_bytes)} limit for photos sent in the request; "
-            f"upload it first (POST /uploads takes up to {in_mib(PHOTO_MAX_BYTES)}) and send {{\"upload\": key}}."
+    def direct(cls, uploads: bool) -> ImageTooLarge:
+        """The error for a photo sent in the request itself (or a request body) past the direct
+        limit; the way around it is an upload where the API has uploads, else the photo's URL."""
+        advice = (
+            f'upload it first (POST /uploads takes up to {in_mib(PHOTO_MAX_BYTES)}) and send {{"upload": key}}'
+            if uploads
+            else f"this API has no uploads, so send the photo's URL instead (up to {in_mib(PHOTO_MAX_BYTES)})"
         )
-
-    @classmethod
-    def request(cls) -> ImageTooLarge:
-        """The error for a whole request body past what a photo at the direct limit needs."""
-        return cls(
-            f"The request is larger than the {in_mib(DIRECT_MAX_BYTES)} limit for photos sent in the request allows; "
-            f"upload bigger photos first (POST /uploads takes up to {in_mib(PHOTO_MAX_BYTES)})."
-        )
+        return cls(f"The photo is larger than the {in_mib(DIRECT_MAX_BYTES)} limit for photos sent in the request; {advice}.")
 
 
 class UnsupportedImage(CatbreedError):
@@ -106,7 +107,7 @@ class DownloadTimeout(CatbreedError):
 
 
 class NotFound(CatbreedError):
-    """No such route."""
+    """No such route, or a route this deployment does not offer (uploads, feedback)."""
 
     code = "not_found"
 
@@ -115,6 +116,16 @@ class UploadNotFound(CatbreedError):
     """No stored photo under that upload key (never sent, expired, or already used)."""
 
     code = "upload_not_found"
+
+
+class TokenRequired(CatbreedError):
+    """A route that needs a token (`Authorization: Bearer <token>`) got none."""
+
+    code = "token_required"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class WrongToken(CatbreedError):
@@ -140,9 +151,13 @@ class MethodNotAllowed(CatbreedError):
 
     code = "method_not_allowed"
 
-    def __init__(self, message: str, allow: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, path: str, method: str, allow: tuple[str, ...]) -> None:
+        super().__init__(f"{path} takes {' or '.join(allow)}, not {method}.")
         self.allow = allow
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)}
 
 
 INTERNAL_ERROR_BODY = {"error": {"code": "internal_error", "message": "Something went wrong on our side; please try again."}}

@@ -1,7 +1,7 @@
 """Owners' feedback on an answer: POST /feedback validates it strictly and, only with the
 owner's consent, keeps the photo and a record (verdict, label, the answer the client says the
 model gave, the answer the model gives the kept photo here, the time; never an address or a
-user agent); DELETE /feedback/{id} with the deletion token takes both back. Without consent
+user agent); a DELETE of the feedback with its deletion token takes both back. Without consent
 nothing is kept: the verdict becomes a metric (catbreed.telemetry).
 
 What is kept is never the bytes that were sent: the photo is decoded and written again as a
@@ -29,12 +29,12 @@ from PIL import Image
 
 from catbreed.errors import FeedbackNotFound, InvalidRequest, WrongToken
 from catbreed.feedback_store import FeedbackStore
-from catbreed.limits import FEEDBACK_TEXT_MAX_CHARS
+from catbreed.limits import DEFAULT_TOP_K, FEEDBACK_TEXT_MAX_CHARS
 from catbreed.preprocessing import load_image
 
 VERDICTS = ("right", "wrong")
 OTHER_LABELS = ("mix", "not_a_cat", "other")  # besides the model card's breeds
-MAX_PREDICTIONS = 5
+MAX_PREDICTIONS = DEFAULT_TOP_K  # the page's answers list the default number of breeds
 ID = re.compile(r"^[0-9a-f]{32}$")
 MODEL_FIELD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 REQUEST_FIELDS = {"answer", "verdict", "label", "label_text", "consent", "image"}
@@ -230,7 +230,7 @@ class FeedbackDesk:
         return {"id": feedback_id, "kept": True, "token": token}, len(kept) + len(data)
 
     def withdraw(self, feedback_id: str, token: str) -> dict:
-        """Body of DELETE /feedback/{id}: the photo, then the record, are gone. 404 for an id
+        """Body of the feedback's DELETE: the photo, then the record, are gone. 404 for an id
         with nothing kept, 403 for a token that is not its own (then nothing changes)."""
         if not ID.fullmatch(feedback_id):
             raise FeedbackNotFound("There is no kept feedback with that id.")

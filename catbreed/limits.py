@@ -1,4 +1,5 @@
-"""How big a photo may be, the one place these numbers live."""
+"""The API's numbers, the one place they live: how big a photo and a request may be, and how
+many breeds an answer lists."""
 
 # A photo fetched from a URL, uploaded through POST /uploads, or read by a bulk batch.
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -8,6 +9,14 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 # largest photo that reaches the function is about 4.49 MiB (see the README); refusing past
 # 4 MiB keeps our own 413 in front of AWS's.
 DIRECT_MAX_BYTES = 4 * 1024 * 1024
+
+# A whole HTTP request body: a photo at the direct limit as base64 JSON fits, with room for
+# the rest of the request; a larger body is refused unread.
+MAX_BODY_BYTES = DIRECT_MAX_BYTES * 4 // 3 + 64 * 1024
+
+# How many breeds an answer lists when the request does not say (`top_k`); also the bulk
+# CSV's breed columns.
+DEFAULT_TOP_K = 5
 
 # The owner's own words for a breed the model does not know ("another breed" in feedback),
 # after stripping; longer is refused, not cut.

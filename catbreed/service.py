@@ -10,13 +10,13 @@ import binascii
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from catbreed.download import DEFAULT_LIMITS, DownloadLimits, download
 from catbreed.errors import ImageTooLarge, InvalidRequest, NotFound
 from catbreed.feedback import MAX_PREDICTIONS, FeedbackDesk, Verdict, parse_feedback
-from catbreed.limits import DIRECT_MAX_BYTES, PHOTO_MAX_BYTES
+from catbreed.limits import DEFAULT_TOP_K, DIRECT_MAX_BYTES, PHOTO_MAX_BYTES
 from catbreed.model import Classifier
 from catbreed.uploads import Uploads, check_key
 
@@ -36,38 +36,50 @@ class PredictRequest:
 
 @dataclass(frozen=True)
 class Answer:
-    """A successful prediction: its body, and what the request's log record says about it."""
+    """What every Service method answers: the body, and what the request's log record and
+    metrics say about it (a prediction's photo and timings; an owner's verdict)."""
 
     body: dict
-    source: str  # "url", "image" or "stored"
-    photo_bytes: int
-    timings_ms: dict[str, float]
+    source: str = ""  # a prediction's photo: "url", "image" or "stored"; "" for the other routes
+    photo_bytes: int = 0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    verdict: Verdict | None = None  # POST /feedback's
+
+    @property
+    def is_prediction(self) -> bool:
+        return bool(self.source)
 
 
-def decode_base64_image(text: str, max_bytes: int) -> bytes:
-    """Standard base64 (a `data:image/...;base64,` prefix and line breaks allowed) to bytes."""
+def check_top_k(top_k: Any, breeds: int) -> int:
+    """How many breeds to answer: a whole number from 1 to `breeds` (400 otherwise)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= breeds:
+        raise InvalidRequest(f"top_k must be a whole number from 1 to {breeds}.")
+    return top_k
+
+
+def decode_base64_image(text: str, uploads: bool) -> bytes:
+    """Standard base64 (a `data:image/...;base64,` prefix and line breaks allowed) to bytes,
+    at most the direct limit (the 413 says to upload when `uploads`, else to send the URL)."""
     text = WHITESPACE.sub("", DATA_URL_PREFIX.sub("", text.strip(), count=1))
-    if len(text) * 3 // 4 > max_bytes + 3:
-        raise ImageTooLarge.direct(max_bytes)
+    if len(text) * 3 // 4 > DIRECT_MAX_BYTES + 3:
+        raise ImageTooLarge.direct(uploads)
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("The image field is not valid base64.") from exc
-    if len(data) > max_bytes:
-        raise ImageTooLarge.direct(max_bytes)
+    if len(data) > DIRECT_MAX_BYTES:
+        raise ImageTooLarge.direct(uploads)
     return data
 
 
-def parse_request(payload: Any, breeds: int, max_bytes: int) -> PredictRequest:
-    """Validate the JSON request object of API.md."""
+def parse_request(payload: Any, breeds: int, uploads: bool, top_k: Any = DEFAULT_TOP_K) -> PredictRequest:
+    """Validate the JSON request object of API.md (`top_k`: when the object has none)."""
     if not isinstance(payload, dict):
         raise InvalidRequest("The request must be a JSON object with a url, an image or an upload.")
-    if sum(field in payload for field in ("url", "image", "upload")) != 1:  # a null counts as sent
+    if sum(name in payload for name in ("url", "image", "upload")) != 1:  # a null counts as sent
         raise InvalidRequest("Send exactly one of url, image and upload.")
-    url, image, top_k = payload.get("url"), payload.get("image"), payload.get("top_k", 5)
-    upload = payload.get("upload")
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= breeds:
-        raise InvalidRequest(f"top_k must be a whole number from 1 to {breeds}.")
+    url, image, upload = payload.get("url"), payload.get("image"), payload.get("upload")
+    top_k = check_top_k(payload.get("top_k", top_k), breeds)
     if "url" in payload:
         if not isinstance(url, str):
             raise InvalidRequest("The url must be a string.", code="invalid_url")
@@ -78,7 +90,7 @@ def parse_request(payload: Any, breeds: int, max_bytes: int) -> PredictRequest:
         return PredictRequest(url=None, image=None, top_k=top_k, upload=upload)
     if not isinstance(image, str) or not image:
         raise InvalidRequest("The image must be a non-empty base64 string.")
-    return PredictRequest(url=None, image=decode_base64_image(image, max_bytes), top_k=top_k)
+    return PredictRequest(url=None, image=decode_base64_image(image, uploads), top_k=top_k)
 
 
 class Service:
@@ -98,17 +110,28 @@ class Service:
         self.uploads = uploads
         self.feedback = feedback
 
-    def breeds(self) -> dict:
-        """Body of GET /breeds: the labels, the model, and the photo limits (the page reads them)."""
-        return {
-            "breeds": list(self.classifier.breeds),
-            "model": dict(self.classifier.info),
-            "limits": {"direct_max_bytes": DIRECT_MAX_BYTES, "photo_max_bytes": PHOTO_MAX_BYTES},
-        }
+    @property
+    def has_uploads(self) -> bool:
+        """Whether POST /uploads is offered (an upload bucket is set)."""
+        return self.uploads is not None
 
-    def predict_payload(self, payload: Any) -> Answer:
-        """A prediction for a JSON request object."""
-        request = parse_request(payload, len(self.classifier.breeds), DIRECT_MAX_BYTES)
+    def check_top_k(self, top_k: Any) -> int:
+        """`top_k` if it is a whole number from 1 to the model's breeds (400 otherwise)."""
+        return check_top_k(top_k, len(self.classifier.breeds))
+
+    def breeds(self) -> Answer:
+        """GET /breeds: the labels, the model, and the photo limits (the page reads them)."""
+        return Answer(
+            {
+                "breeds": list(self.classifier.breeds),
+                "model": dict(self.classifier.info),
+                "limits": {"direct_max_bytes": DIRECT_MAX_BYTES, "photo_max_bytes": PHOTO_MAX_BYTES},
+            }
+        )
+
+    def predict_payload(self, payload: Any, top_k: Any = DEFAULT_TOP_K) -> Answer:
+        """A prediction for a JSON request object (`top_k`: when the object has none)."""
+        request = parse_request(payload, len(self.classifier.breeds), self.has_uploads, top_k)
         if request.upload is None:
             return self.predict(request)
         check_key(request.upload)  # a malformed key is the caller's 400, whether or not uploads are enabled
@@ -119,38 +142,39 @@ class Service:
         finally:
             uploads.delete(request.upload)  # answered (or refused): the upload has done its job
 
-    def predict_bytes(self, photo: bytes, top_k: int = 5) -> Answer:
+    def predict_bytes(self, photo: bytes, top_k: Any = DEFAULT_TOP_K) -> Answer:
         """A prediction for a raw photo body (the direct limit)."""
+        top_k = self.check_top_k(top_k)
         if len(photo) > DIRECT_MAX_BYTES:
-            raise ImageTooLarge.direct(DIRECT_MAX_BYTES)
+            raise ImageTooLarge.direct(self.has_uploads)
         return self.predict(PredictRequest(url=None, image=photo, top_k=top_k))
 
-    def predict_stored(self, photo: bytes, top_k: int = 5) -> Answer:
-        """A prediction for a photo read from S3 or disk (the download limit)."""
-        if len(photo) > self.limits.max_bytes:
-            raise ImageTooLarge.over(self.limits.max_bytes)
+    def predict_stored(self, photo: bytes, top_k: int = DEFAULT_TOP_K) -> Answer:
+        """A prediction for a photo read from S3 or disk (the photo limit)."""
+        if len(photo) > PHOTO_MAX_BYTES:
+            raise ImageTooLarge.over(PHOTO_MAX_BYTES)
         return self.predict(PredictRequest(url=None, image=photo, top_k=top_k), source="stored")
 
-    def create_upload(self, payload: Any) -> dict:
-        """Body of POST /uploads."""
-        return self._uploads().create(payload)
+    def create_upload(self, payload: Any) -> Answer:
+        """POST /uploads."""
+        return Answer(self._uploads().create(payload))
 
-    def give_feedback(self, payload: Any) -> tuple[dict, Verdict]:
-        """Body of POST /feedback, and the verdict for the metrics. The photo comes only with
-        consent, in base64 within the direct limit; the model answers again for the photo kept."""
+    def give_feedback(self, payload: Any) -> Answer:
+        """POST /feedback, with the verdict for the metrics. The photo comes only with consent,
+        in base64 within the direct limit; the model answers again for the photo kept."""
         request = parse_feedback(payload, self.classifier.breeds)
         desk = self._feedback()
-        photo = None if request.image is None else decode_base64_image(request.image, DIRECT_MAX_BYTES)
+        photo = None if request.image is None else decode_base64_image(request.image, self.has_uploads)
         body, kept_bytes = desk.keep(request, photo, self._answer_for)
-        return body, Verdict(request.answered, request.verdict, kept_bytes)
+        return Answer(body, verdict=Verdict(request.answered, request.verdict, kept_bytes))
 
     def _answer_for(self, photo: bytes) -> dict:
         """The /predict answer for photo bytes, with as many breeds as feedback takes."""
         return self.predict(PredictRequest(url=None, image=photo, top_k=MAX_PREDICTIONS)).body
 
-    def withdraw_feedback(self, feedback_id: str, token: str) -> dict:
-        """Body of DELETE /feedback/{id}."""
-        return self._feedback().withdraw(feedback_id, token)
+    def withdraw_feedback(self, feedback_id: str, token: str) -> Answer:
+        """Withdraw kept feedback (its route: the DELETE of catbreed.gateway.ROUTES)."""
+        return Answer(self._feedback().withdraw(feedback_id, token))
 
     def _feedback(self) -> FeedbackDesk:
         if self.feedback is None:

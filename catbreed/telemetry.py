@@ -39,8 +39,7 @@ class Record:
     route: str
     status: int = 200
     outcome: str = "ok"  # or the error code
-    answer: Answer | None = None  # a prediction's body and facts
-    verdict: Verdict | None = None  # an owner's feedback on an answer
+    answer: Answer | None = None  # what the service answered: a prediction's facts, a feedback's verdict
     total_ms: float = 0.0
 
 
@@ -49,7 +48,8 @@ def report(record: Record) -> None:
     global _cold_start
     with _lock:
         cold_start, _cold_start = _cold_start, False
-        answer = record.answer
+        answer = record.answer if record.answer and record.answer.is_prediction else None
+        verdict = record.answer.verdict if record.answer else None
         logger.info(
             "request",
             extra={
@@ -74,11 +74,11 @@ def report(record: Record) -> None:
             _count("BreedAnswered", breed=answer.body["predictions"][0]["breed"])
         if record.outcome != "ok":
             _count("Errors", code=record.outcome)
-        if record.verdict:
-            _count("Feedback", breed=record.verdict.breed, verdict=record.verdict.verdict)
-            _reported_right(record.verdict)
-            if record.verdict.kept_bytes:
-                metrics.add_metric(name="FeedbackKeptBytes", unit=MetricUnit.Bytes, value=record.verdict.kept_bytes)
+        if verdict:
+            _count("Feedback", breed=verdict.breed, verdict=verdict.verdict)
+            _reported_right(verdict)
+            if verdict.kept_bytes:
+                metrics.add_metric(name="FeedbackKeptBytes", unit=MetricUnit.Bytes, value=verdict.kept_bytes)
                 _flush()
 
 

@@ -1,16 +1,20 @@
 """Bulk on this machine: every file under a folder through the shipped model and the same
-service code as POST /predict, one process per core, into the bulk CSV."""
+service code as POST /predict, one process per core, into the bulk CSV. Whatever is not a
+readable photo (a damaged file, a link to nothing, a FIFO) is a row with its error."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import signal
+import stat
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from catbreed_local.bulk_rows import TOP, BulkError, CsvOut, done_paths, row_for
+from catbreed_local.bulk_rows import TOP, BulkError, CsvOut, Tally, done_paths, row_for
+from catbreed_local.litert_notice import without_xnnpack_notice
 from catbreed_local.progress import progress
 
 RUNTIME_MODULES = ("catbreed.model", "catbreed.service")
@@ -40,7 +44,8 @@ def _start_worker(model_dir: Path | None) -> None:
         from catbreed.model import DEFAULT_MODEL_DIR, Classifier
         from catbreed.service import Service
 
-        _service = Service(Classifier(model_dir or DEFAULT_MODEL_DIR, num_threads=1))
+        with without_xnnpack_notice():  # LiteRT's INFO line, once per worker otherwise
+            _service = Service(Classifier(model_dir or DEFAULT_MODEL_DIR, num_threads=1))
     except Exception as exc:
         _start_error = f"a worker could not load the model: {type(exc).__name__}: {exc}"
 
@@ -52,7 +57,7 @@ def classify_file(path: str) -> dict:
     if _service is None:
         raise BulkError(_start_error or "the worker did not start")
     try:
-        answer = _service.predict_stored(Path(path).read_bytes(), TOP).body
+        answer = _service.predict_stored(read_photo_file(path), TOP).body
     except CatbreedError as exc:
         answer = exc.to_body()
     except OSError as exc:
@@ -62,25 +67,46 @@ def classify_file(path: str) -> dict:
     return row_for(path, answer)
 
 
+def read_photo_file(path: str) -> bytes:
+    """The bytes of a regular file (through a link); a link to nothing, a FIFO, a socket or a
+    device is a PhotoNotFound, and is never opened (a FIFO would wait for a writer)."""
+    from catbreed.errors import PhotoNotFound
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            raise  # gone since it was listed: the OSError's own words
+        raise PhotoNotFound("The file cannot be read: it is a link to nothing.") from None
+    if not stat.S_ISREG(mode):
+        raise PhotoNotFound("The file cannot be read: it is not a regular file (a FIFO, a socket or a device).")
+    return Path(path).read_bytes()
+
+
 def files_in(folder: Path, skip: Path) -> list[str]:
-    """Every non-hidden file under the folder, sorted (the output CSV itself excluded)."""
+    """Everything under the folder that is not a folder (a link to nothing or a FIFO too, to
+    become its error row) and not hidden, sorted; the output CSV itself excluded."""
 
     def wanted(path: Path) -> bool:
         hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        return path.is_file() and not hidden and path.resolve() != skip.resolve()
+        return not path.is_dir() and not hidden and path.resolve() != skip.resolve()
 
     return [str(path) for path in sorted(folder.rglob("*")) if wanted(path)]
 
 
-def run_local(folder: Path, out: Path, workers: int, model_dir: Path | None = None) -> int:
-    """Classify the folder into the CSV; returns how many rows it wrote."""
+def run_local(folder: Path, out: Path, workers: int, model_dir: Path | None = None) -> Tally:
+    """Classify the folder into the CSV; returns the tally of the rows it wrote. A folder with
+    nothing to classify is a BulkError."""
     if not folder.is_dir():
         raise BulkError(f"{folder} is not a folder")
     check_runtime(model_dir)
     done = done_paths(out)
-    todo = [p for p in files_in(folder, out) if p not in done]
+    every = files_in(folder, out)
+    if not every:
+        raise BulkError(f"{folder} holds no files to classify (hidden ones are skipped)")
+    todo = [p for p in every if p not in done]
     if not todo:
-        return 0
+        return Tally()
     sink = CsvOut(out)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(model_dir,))
     try:
@@ -92,4 +118,4 @@ def run_local(folder: Path, out: Path, workers: int, model_dir: Path | None = No
     finally:  # on an error or Ctrl-C, the photos not started yet are dropped, not waited for
         pool.shutdown(wait=True, cancel_futures=True)
         sink.close()
-    return len(todo)
+    return sink.tally

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-TOP = 5
+from catbreed.limits import DEFAULT_TOP_K
+
+TOP = DEFAULT_TOP_K  # the breeds of an answer, as /predict gives them by default
 TOP_COLUMNS = [f"{name}_{i}" for i in range(1, TOP + 1) for name in ("breed", "probability")]
 COLUMNS = ["path", *TOP_COLUMNS, "is_cat", "confident", "error"]
 
@@ -19,6 +22,32 @@ RETRIED = (f"{BATCH_FAILED}: ", f"{BATCH_UNFINISHED}: ")
 
 class BulkError(Exception):
     """A problem that ends a bulk run; the message is one line that says what to do."""
+
+
+@dataclass
+class Tally:
+    """The rows a run wrote: photos answered (of them, not cats) and rows with an error."""
+
+    answered: int = 0
+    not_cats: int = 0
+    failed: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.answered + self.failed
+
+    def add(self, row: dict) -> None:
+        if row["error"]:
+            self.failed += 1
+        else:
+            self.answered += 1
+            self.not_cats += row["is_cat"] in (False, "False")
+
+    def summary(self, out: Path) -> str:
+        """'7 new rows in r.csv: 5 answered (1 not a cat), 2 failed (see the error column)'."""
+        cats = f"{self.not_cats} not a cat" if self.not_cats == 1 else f"{self.not_cats} not cats"
+        failed = f", {self.failed} failed (see the error column)" if self.failed else ", none failed"
+        return f"{self.rows} new rows in {out}: {self.answered} answered ({cats}){failed}"
 
 
 def row_for(path: str, answer: dict) -> dict:
@@ -60,32 +89,34 @@ def done_paths(out: Path) -> set[str]:
 
 
 class CsvOut:
-    """Appends rows to the CSV, header first when the file is new, flushed row by row."""
+    """Appends rows to the CSV, header first when the file is new, flushed row by row, and
+    counts them (`tally`)."""
 
     def __init__(self, out: Path) -> None:
         new = not out.exists() or out.stat().st_size == 0
         self.handle = out.open("a", newline="", encoding="utf-8")
         self.writer = csv.DictWriter(self.handle, fieldnames=COLUMNS)
+        self.tally = Tally()
         if new:
             self.writer.writeheader()
 
     def write(self, row: dict) -> None:
         self.writer.writerow(row)
         self.handle.flush()
+        self.tally.add(row)
 
     def close(self) -> None:
         self.handle.close()
 
 
-def write_new(out: Path, rows: Iterable[dict]) -> int:
-    """Append the rows whose path is not answered in the CSV yet; returns how many."""
-    done, sink, written = done_paths(out), CsvOut(out), 0
+def write_new(out: Path, rows: Iterable[dict]) -> Tally:
+    """Append the rows whose path is not answered in the CSV yet; returns their tally."""
+    done, sink = done_paths(out), CsvOut(out)
     try:
         for row in rows:
             if row["path"] not in done:
                 sink.write(row)
                 done.add(row["path"])
-                written += 1
     finally:
         sink.close()
-    return written
+    return sink.tally

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from catbreed_local.bulk_rows import BATCH_FAILED, BATCH_UNFINISHED, BulkError, row_for, write_new
+from catbreed_local.bulk_rows import BATCH_FAILED, BATCH_UNFINISHED, BulkError, Tally, row_for, write_new
 from catbreed_local.progress import progress
 
 
@@ -111,9 +111,9 @@ def _child_rows(child: dict) -> Iterable[dict]:
     return [row_for(f"s3://{bucket}/{item.get('Key')}", {"error": reason}) for item in batch.get("Items", [])]
 
 
-def run_s3(source: str, out: Path, stack: str, region: str | None) -> tuple[int, str]:
+def run_s3(source: str, out: Path, stack: str, region: str | None) -> tuple[Tally, str]:
     """Run the prefix on the stack's state machine and fetch its results into the CSV:
-    (rows written, the execution's status). boto3's errors are raised as they are."""
+    (the tally of the rows written, the execution's status). boto3's errors are raised as they are."""
     import boto3
 
     bucket, prefix = parse_s3(source)

@@ -10,9 +10,12 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from catbreed.limits import DIRECT_MAX_BYTES
+from catbreed.limits import DEFAULT_TOP_K, DIRECT_MAX_BYTES
 
 DEFAULT_PHOTO = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "cat_chelsea.jpg"
+LOCAL_PORT = 8080  # the local server's (`make run`'s PORT)
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"  # the Lambda Runtime Interface Emulator's route
+LOCAL_EMULATOR = f"http://127.0.0.1:{LOCAL_PORT}{INVOKE_PATH}"  # `make run`'s emulator route
 
 
 def is_url(photo: str) -> bool:
@@ -20,7 +23,7 @@ def is_url(photo: str) -> bool:
     return "://" in photo
 
 
-def request_for(photo: str, top_k: int = 5, api: str | None = None) -> dict:
+def request_for(photo: str, top_k: int = DEFAULT_TOP_K, api: str | None = None) -> dict:
     """The JSON request for a photo URL or a local file. A file over the direct limit is
     uploaded first when the API's base URL is known (POST /uploads, then S3)."""
     if is_url(photo):
@@ -29,6 +32,11 @@ def request_for(photo: str, top_k: int = 5, api: str | None = None) -> dict:
     if api and len(data) > DIRECT_MAX_BYTES:
         return {"upload": upload(api, data, content_type_of(photo)), "top_k": top_k}
     return {"image": base64.b64encode(data).decode("ascii"), "top_k": top_k}
+
+
+def with_scheme(endpoint: str) -> str:
+    """An endpoint typed without its scheme ("127.0.0.1:8080/predict") is an http:// one."""
+    return endpoint if "://" in endpoint else f"http://{endpoint}"
 
 
 def api_base(endpoint: str) -> str | None:
@@ -114,16 +122,21 @@ def describe(body: dict) -> str:
 
 
 def format_answer(body: dict) -> str:
-    """The top-k as a readable table, or the error in words."""
+    """The top-k as a readable table, or the error in words. A photo that is not a cat says so
+    first: the breeds of a dog are guesses no one should read as an answer."""
     if "error" in body:
         return f"error ({body['error'].get('code')}): {body['error'].get('message')}"
-    lines = [f"{'breed':<22} {'probability':>11}"]
+    score = body.get("cat_score", 0)
+    lines = []
+    if not body.get("is_cat"):
+        lines.append(f"not a cat: this photo does not look like a cat (cat score {score:.3f}); the breeds below are guesses")
+    lines.append(f"{'breed':<22} {'probability':>11}")
     for item in body["predictions"]:
         bar = "#" * round(item["probability"] * 30)
         lines.append(f"{item['breed']:<22} {item['probability']:>10.1%}  {bar}")
-    verdict = "yes" if body.get("is_cat") else "NO - this does not look like a cat"
+    verdict = "yes" if body.get("is_cat") else "no"
     model = body.get("model", {})
-    lines.append(f"cat? {verdict} (score {body.get('cat_score', 0):.3f}); model {model.get('name')} {model.get('version')}")
+    lines.append(f"cat? {verdict} (score {score:.3f}); model {model.get('name')} {model.get('version')}")
     if body.get("confident") is False:
         lines.append("not sure: the model is not confident about this photo; treat the breeds as guesses")
     elif body.get("confident") is True:

@@ -109,4 +109,4 @@ run aws cloudfront create-invalidation --distribution-id "$distribution" --paths
 echo
 echo "API:  $api_url"
 echo "Page: $page_url"
-echo "Check it: python test_cloud.py --stack $stack --region $region"
+echo "Check it: .venv/bin/python test_cloud.py --stack $stack --region $region"

@@ -31,7 +31,7 @@ function postJson(path, payload, signal) {
   });
 }
 
-// POST /predict with { image } (base64), { url } or { upload }, and top_k.
+// POST /predict with { image } (base64), { url } or { upload } (the API's default top_k).
 export const predict = (request, signal) => postJson("/predict", request, signal);
 
 // POST /uploads: a ticket to send a photo larger than the direct limit straight to storage.

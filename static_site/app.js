@@ -5,7 +5,6 @@ import * as feedback from "./feedback.js";
 import { hideFocus, showFocus } from "./focus.js";
 import { photoType, readAsDataUrl, shrink } from "./photo.js";
 
-const TOP_K = 5;
 
 const MESSAGES = {
   invalid_request: "That request didn't work. Please pick a photo or paste a link and try again.",
@@ -282,7 +281,7 @@ async function predictViaUpload(job, photo) {
     return;
   }
   showBusy(job, undefined, "Looking closely…");
-  await predict(job, { upload: ticket.body.upload, top_k: TOP_K }, null);
+  await predict(job, { upload: ticket.body.upload }, null);
 }
 
 // --- photos and links -----------------------------------------------------------------
@@ -310,7 +309,7 @@ async function handleFile(file) {
   const dataUrl = String(await readAsDataUrl(photo));
   if (!isCurrent(job)) return;
   if (small) setPreview(dataUrl);
-  await predict(job, { image: dataUrl.split(",", 2)[1] || "", top_k: TOP_K }, photo);
+  await predict(job, { image: dataUrl.split(",", 2)[1] || "" }, photo);
 }
 
 function handleUrl(url) {
@@ -329,7 +328,7 @@ function handleUrl(url) {
   lastAttempt = () => handleUrl(url);
   showBusy(job, url);
   bringIntoView();
-  predict(job, { url, top_k: TOP_K }, null);
+  predict(job, { url }, null);
 }
 
 // A photo shows when it has loaded; a link the browser can't show either: no preview at all.

@@ -60,7 +60,7 @@ async function request() {
   const answer = about.answer;
   const payload = {
     answer: {
-      model: answer.model, predictions: answer.predictions.slice(0, 5),
+      model: answer.model, predictions: answer.predictions,
       is_cat: answer.is_cat, confident: answer.confident,
     },
     verdict: fb.yes.getAttribute("aria-pressed") === "true" ? "right" : "wrong",

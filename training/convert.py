@@ -30,13 +30,13 @@ from catbreed import __version__
 from catbreed.model import Classifier
 from catbreed.preprocessing import image_to_input
 from training import agreement, measure, second_look
-from training.agreement import Answers
+from training.agreement import CURATED, Answers
 from training.breed_selection import select_breeds
 from training.export import restrict_breeds, to_tflite, worst_quantized_layers
 from training.layers import CAT_CLASSES
-from training.model_card import model_card, model_card_markdown
+from training.model_card import MODEL_FILE, model_card, model_card_markdown
 
-ARTIFACTS = ("catbreed.tflite", "model_card.json", "MODEL_CARD.md")
+ARTIFACTS = (MODEL_FILE, "model_card.json", "MODEL_CARD.md")
 DOGS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "notcat" / "dogs"
 PRECISION = "float32"  # int8 fails training/agreement.py's rule on the shipped model (README: Training)
 MIN_BREED_TOP1 = 0.4  # a new breed
@@ -111,7 +111,7 @@ class Candidate:
     ):
         from catbreed.model import Classifier
 
-        (staging / "catbreed.tflite").write_bytes(tflite)
+        (staging / MODEL_FILE).write_bytes(tflite)
         (staging / "model_card.json").write_text(json.dumps(draft))
         self.classifier = Classifier(staging, num_threads=2)
         self.val = measure.served_answers(self.classifier, sets["val_pixels"])
@@ -163,7 +163,7 @@ def convert(run: Path, out: Path, *, rules: Rules = Rules(), log: Callable[[str]
     keep = [report["breeds"].index(b) for b in breeds]
     sets, unknown = split_known(every, keep, photo_paths(run))
     name = name or default_name(report)
-    draft = {"name": name, "version": version, "file": "catbreed.tflite", "breeds": breeds}
+    draft = {"name": name, "version": version, "file": MODEL_FILE, "breeds": breeds}
     draft |= {"cat_classes": list(CAT_CLASSES), "thresholds": {"cat": 0.0, "confidence": 0.0}}
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
@@ -249,11 +249,11 @@ def convert(run: Path, out: Path, *, rules: Rules = Rules(), log: Callable[[str]
             "rule": (
                 f"A new breed ships when its validation top-1 is at least {min_breed_top1:.0%}, a breed the model in "
                 f"service shipped ({len(shipped)} breeds) while it is at least {min_shipped_top1:.0%}; a breed without "
-                f"oxford photos only when it costs oxford validation top-1 at most {max_curated_cost:.1%}."
+                f"{CURATED} photos only when it costs {CURATED} validation top-1 at most {max_curated_cost:.1%}."
             ),
             "breeds": left_out,
         }
-        tflite_bytes = (staging / "catbreed.tflite").stat().st_size
+        tflite_bytes = (staging / MODEL_FILE).stat().st_size
         card = model_card(report, breeds, selection, limits, figures, conversion, tflite_bytes, name, version, chosen_look)
         (staging / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
         (staging / "MODEL_CARD.md").write_text(model_card_markdown(card))

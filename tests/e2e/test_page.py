@@ -755,7 +755,7 @@ def test_a_big_photo_the_browser_cannot_shrink_goes_through_an_upload(open_page)
     form = calls[1][1]
     assert form.index(b'name="key"') < form.index(b'name="policy"') < form.index(b'name="file"')  # the file last
     assert photo[:4096] in form
-    assert json.loads(calls[2][1]) == {"upload": key, "top_k": 5}
+    assert json.loads(calls[2][1]) == {"upload": key}  # the API's default top_k
     assert len(bars(page)) == 5
 
 

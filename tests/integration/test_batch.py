@@ -70,6 +70,20 @@ def test_top_k_comes_from_the_batch_input(bucket: Any) -> None:
     assert len(result["predictions"]) == 2
 
 
+@pytest.mark.parametrize("top_k", ["abc", 0, -1, "5", 2.5, True, None, "one past the breeds"])
+def test_a_batch_top_k_is_refused_as_post_predict_refuses_it(bucket: Any, top_k: Any) -> None:
+    """The whole batch gets the error POST /predict gives for that top_k (before: "abc" made
+    every photo an internal_error, and 0 answered every photo with no breeds)."""
+    if top_k == "one past the breeds":
+        top_k = len(lambda_function.GATEWAY.service.classifier.breeds) + 1
+    event = batch_event(bucket)
+    event["BatchInput"]["top_k"] = top_k
+    answer = lambda_function.lambda_handler(event, None)
+    refused = lambda_function.lambda_handler({"image": _b64(FIXTURES / "cat_chelsea.jpg"), "top_k": top_k}, None)
+    assert refused["error"]["code"] == "invalid_request"
+    assert answer == refused
+
+
 def test_an_s3_error_on_one_photo_is_that_photos_error_not_the_batchs(bucket: Any) -> None:
     """S3 throttling one read (a botocore ClientError, no OSError and no error of ours): that
     photo answers internal_error, the others their breeds."""
@@ -85,7 +99,7 @@ def test_an_s3_error_on_one_photo_is_that_photos_error_not_the_batchs(bucket: An
     event = batch_event(bucket)
     event["Items"] = [i for i in event["Items"] if i["Key"].endswith(("chelsea.jpg", "coffee.jpg"))]
     service = lambda_function.GATEWAY.service
-    answer = run_batch(event, lambda photo, top_k: service.predict_stored(photo, top_k).body, read)
+    answer = run_batch(event, service, read)
     results = {r["path"]: r for r in answer["results"]}
     assert results[f"s3://{BUCKET}/{PREFIX}coffee.jpg"]["error"]["code"] == "internal_error"
     assert results[f"s3://{BUCKET}/{PREFIX}chelsea.jpg"]["is_cat"] is True

@@ -5,6 +5,7 @@ run as one line (no traceback, no CSV)."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -78,19 +79,19 @@ def test_a_file_that_cannot_be_read_is_a_row_with_a_code_of_the_error_table(clas
 
 def test_a_second_run_adds_only_the_missing_rows(folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.csv"
-    assert run_local(folder, out, workers=2) == 6
+    assert run_local(folder, out, workers=2).rows == 6
     first = read_rows(out)
     with out.open("w", newline="", encoding="utf-8") as handle:  # as if the run had died before its last row
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(first[:-1])
     shutil.copy(FIXTURES / "rocket.jpg", folder / "litter" / "rocket-2.jpg")
-    assert run_local(folder, out, workers=2) == 2
+    assert run_local(folder, out, workers=2).rows == 2
     again = read_rows(out)
     assert again[:-2] == first[:-1]
     assert {r["path"] for r in again[-2:]} == {first[-1]["path"], str(folder / "litter" / "rocket-2.jpg")}
     assert len({r["path"] for r in again}) == len(again) == 7
-    assert run_local(folder, out, workers=2) == 0
+    assert run_local(folder, out, workers=2).rows == 0
 
 
 def test_an_output_that_is_not_ours_is_left_alone(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -140,3 +141,55 @@ def test_a_missing_folder_or_model_is_one_line(tmp_path: Path, capsys: pytest.Ca
     assert capsys.readouterr().err == f"bulk.py: {tmp_path / 'nowhere'} is not a folder\n"
     assert bulk.main([str(tmp_path), "--out", str(tmp_path / "r.csv"), "--model-dir", str(tmp_path)]) == 2
     assert "no model in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hidden_only", [False, True])
+def test_a_folder_with_nothing_to_classify_is_one_line_and_no_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture, hidden_only: bool
+) -> None:
+    empty = tmp_path / "photos"
+    empty.mkdir()
+    if hidden_only:
+        (empty / ".DS_Store").write_bytes(b"\0")
+    out = tmp_path / "r.csv"
+    assert bulk.main([str(empty), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"bulk.py: {empty} holds no files to classify (hidden ones are skipped)\n"
+    assert not out.exists()
+
+
+def test_a_link_to_nothing_and_a_fifo_are_rows_of_photo_not_found(tmp_path: Path) -> None:
+    """The README promises a row for every file it cannot read; a FIFO is never opened (the
+    run would wait for a writer forever)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(FIXTURES / "cat_chelsea.jpg", photos / "cat.jpg")
+    (photos / "moved.jpg").symlink_to(tmp_path / "elsewhere.jpg")
+    os.mkfifo(photos / "pipe.jpg")
+    out = tmp_path / "results.csv"
+    done = run_bulk(str(photos), "--out", str(out), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    rows = {Path(row["path"]).name: row for row in read_rows(out)}
+    assert set(rows) == {"cat.jpg", "moved.jpg", "pipe.jpg"}
+    assert rows["cat.jpg"]["error"] == ""
+    assert rows["moved.jpg"]["error"] == "photo_not_found: The file cannot be read: it is a link to nothing."
+    assert rows["pipe.jpg"]["error"].startswith("photo_not_found: The file cannot be read: it is not a regular file")
+
+
+def test_the_end_of_a_run_says_how_many_were_answered_were_not_cats_and_failed(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    done = run_bulk(str(folder), "--out", str(out), "--workers", "2")
+    rows = read_rows(out)
+    answered = [row for row in rows if not row["error"]]
+    not_cats = sum(row["is_cat"] == "False" for row in answered)
+    assert (len(rows), len(answered), not_cats) == (6, 4, 2)  # coffee.jpg, rocket.jpg
+    assert done.stderr.splitlines()[-1] == f"6 new rows in {out}: 4 answered (2 not cats), 2 failed (see the error column)"
+    again = run_bulk(str(folder), "--out", str(out), "--workers", "2")
+    assert again.stderr.splitlines()[-1] == f"nothing new: every file of {folder} has its row in {out} already"
+
+
+def test_the_workers_keep_litert_s_notice_to_themselves(folder: Path, tmp_path: Path) -> None:
+    """LiteRT writes "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." as each worker
+    loads the model; a bulk run shows its progress and its last line, not that."""
+    done = run_bulk(str(folder), "--out", str(tmp_path / "results.csv"), "--workers", "2")
+    assert done.returncode == 0
+    assert "XNNPACK" not in done.stderr and "INFO:" not in done.stderr

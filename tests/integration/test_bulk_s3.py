@@ -75,7 +75,7 @@ def test_results_written_by_the_map_become_the_same_rows(s3: Any, tmp_path: Path
     location = bulk_s3.manifest_location(s3, execution, RESULTS, "results/")
     assert location == (RESULTS, prefix + "manifest.json")
     out = tmp_path / "s3.csv"
-    assert write_new(out, bulk_s3.result_rows(s3, *location)) == 7
+    assert write_new(out, bulk_s3.result_rows(s3, *location)).rows == 7
     rows = {row["path"]: row for row in read_rows(out)}
     for name in PHOTOS:
         direct = lambda_function.lambda_handler({"image": b64((FIXTURES / name).read_bytes())}, None)
@@ -86,7 +86,7 @@ def test_results_written_by_the_map_become_the_same_rows(s3: Any, tmp_path: Path
     later = rows[f"s3://{BUCKET}/photos/later-1.jpg"]["error"]
     assert later.startswith("batch_failed: States.Timeout: the batch ran out of time")
     # fetched twice: the answered photos are written once; the failed batch's two are tried again
-    assert write_new(out, bulk_s3.result_rows(s3, *location)) == 2
+    assert write_new(out, bulk_s3.result_rows(s3, *location)).rows == 2
     assert sorted(row["path"] for row in read_rows(out)) == sorted(rows)
 
 
@@ -99,7 +99,7 @@ def test_photos_of_unfinished_batches_get_rows_and_a_later_run_classifies_them(s
         "PENDING": [{"Status": "PENDING", "Input": json.dumps(unfinished)}],
     })  # fmt: skip
     out = tmp_path / "s3.csv"
-    assert write_new(out, bulk_s3.result_rows(s3, RESULTS, first)) == 3
+    assert write_new(out, bulk_s3.result_rows(s3, RESULTS, first)).rows == 3
     rows = {row["path"]: row for row in read_rows(out)}
     for name in ("cat_chelsea.jpg", "rocket.jpg"):
         assert rows[f"s3://{BUCKET}/photos/{name}"]["error"].startswith("batch_unfinished: "), rows
@@ -108,7 +108,7 @@ def test_photos_of_unfinished_batches_get_rows_and_a_later_run_classifies_them(s
         "SUCCEEDED": [{"Status": "SUCCEEDED", "Input": json.dumps(unfinished),
                        "Output": json.dumps(lambda_function.lambda_handler(unfinished, None))}],
     })  # fmt: skip
-    assert write_new(out, bulk_s3.result_rows(s3, RESULTS, again)) == 2  # the unfinished ones, now answered
+    assert write_new(out, bulk_s3.result_rows(s3, RESULTS, again)).rows == 2  # the unfinished ones, now answered
     rows = read_rows(out)
     assert sorted(row["path"] for row in rows) == sorted(f"s3://{BUCKET}/photos/{n}" for n in PHOTOS)  # one row each
     assert all(row["error"] == "" and row["breed_1"] for row in rows)

@@ -1,6 +1,6 @@
 """The direct limit is honest: a photo at DIRECT_MAX_BYTES, sent raw or as base64 JSON, fits
 the HTTP API's payload v2 event inside Lambda's 6,291,456-byte synchronous invoke, so past
-it the caller gets our 413 (naming the upload path), not AWS's error."""
+it the caller gets our 413 (naming the upload path where there is one), not AWS's error."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import sys
 
 import pytest
 
-from catbreed.gateway import MAX_BODY_BYTES
-from catbreed.service import DIRECT_MAX_BYTES
+from catbreed.gateway import Gateway
+from catbreed.limits import DIRECT_MAX_BYTES, MAX_BODY_BYTES
+from catbreed.service import Service
+from catbreed.uploads import Uploads
 
 from ..helpers import call_http, v2_event
 
@@ -72,10 +74,29 @@ def test_a_photo_at_the_limit_is_classified(gateway, at_limit: bytes, cat_jpeg: 
 
 
 @pytest.mark.parametrize("make_event", [raw_event, json_event], ids=["raw", "json"])
-def test_one_byte_more_gets_our_413_naming_the_upload_path(gateway, at_limit: bytes, make_event) -> None:
+def test_one_byte_more_gets_our_413_naming_the_upload_path(classifier, at_limit: bytes, make_event) -> None:
+    with_uploads = Gateway(Service(classifier, uploads=Uploads("photos")))  # S3 is never asked: the photo is refused first
+    status, _, body = call_http(with_uploads, make_event(at_limit + b"\0"))
+    assert (status, body["error"]["code"]) == (413, "image_too_large")
+    assert body["error"]["message"] == (
+        "The photo is larger than the 4 MiB limit for photos sent in the request; "
+        'upload it first (POST /uploads takes up to 10 MiB) and send {"upload": key}.'
+    )
+
+
+@pytest.mark.parametrize("make_event", [raw_event, json_event], ids=["raw", "json"])
+def test_without_uploads_the_413_points_at_a_url_not_at_a_route_that_is_not_there(gateway, at_limit: bytes, make_event) -> None:
     status, _, body = call_http(gateway, make_event(at_limit + b"\0"))
     assert (status, body["error"]["code"]) == (413, "image_too_large")
-    assert "4 MiB" in body["error"]["message"] and "POST /uploads" in body["error"]["message"]
+    assert "/uploads" not in body["error"]["message"] and "URL" in body["error"]["message"]
+    assert call_http(gateway, v2_event(path="/uploads", body="{}"))[0] == 404  # indeed not there
+
+
+def test_a_body_past_what_any_photo_needs_gets_the_same_sentence_refused_unread(gateway, at_limit: bytes) -> None:
+    """Refused by its size before it is decoded: the same words as a photo one byte over."""
+    photo_refusal = call_http(gateway, raw_event(at_limit + b"\0"))[2]
+    body_refusal = call_http(gateway, raw_event(b"\xff" * (MAX_BODY_BYTES + 1)))[2]
+    assert body_refusal == photo_refusal
 
 
 def test_direct_invoke_keeps_the_same_limit(gateway, at_limit: bytes) -> None:

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ..helpers import answer, b64, call_http, decompression_bomb, encode, refusal, v2_event
+from catbreed_local.client import send
+
+from ..helpers import answer, b64, call_http, decompression_bomb, encode, refusal, v1_event, v2_event
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,22 @@ def test_redirect_into_loopback_is_refused_by_the_default_handler(default_gatewa
 def test_malformed_json(gateway, body: str) -> None:
     status, _, answer = call_http(gateway, v2_event(body=body))
     assert (status, answer["error"]["code"]) == (400, "invalid_request")
+
+
+@pytest.mark.usefixtures("still_serving")
+@pytest.mark.parametrize("make", [v2_event, v1_event])
+@pytest.mark.parametrize("path", ["/predict", "/uploads", "/feedback"])
+def test_deeply_nested_json_is_a_400_not_a_500(gateway, make, path: str) -> None:
+    """200,000 `[` make json.loads raise RecursionError: a 400, no traceback, no 5xx alarm."""
+    status, _, answer = call_http(gateway, make(path=path, body="[" * 200_000))
+    assert (status, answer["error"]) == (400, {"code": "invalid_request", "message": "The request body is not valid JSON."})
+
+
+@pytest.mark.usefixtures("still_serving")
+@pytest.mark.parametrize("path", ["/predict", "/2015-03-31/functions/function/invocations"])
+def test_deeply_nested_json_to_the_local_server_is_a_400_not_a_500(local_api: str, path: str) -> None:
+    status, answer = send(f"{local_api}{path}", b"[" * 200_000)
+    assert (status, answer["error"]["code"]) == (400 if path == "/predict" else 200, "invalid_request")
 
 
 @pytest.mark.usefixtures("still_serving")

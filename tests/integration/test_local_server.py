@@ -6,17 +6,26 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from catbreed.feedback import FeedbackDesk
+from catbreed.feedback_store import FolderStore
 from catbreed.gateway import Gateway
+from catbreed.limits import MAX_BODY_BYTES
+from catbreed.service import Answer, Service
+from catbreed_local.client import send
 from catbreed_local.server import INVOKE_PATH, host_name, make_server, request_line
 
-from ..helpers import ROOT, check_answer, running
+from ..helpers import LOOPBACK_ONLY, ROOT, b64, check_answer, running
 
 BATCH = {"BatchInput": {"bucket": "photos"}, "Items": [{"Key": "cats/a.jpg", "Size": 1}]}
 JSON = {"Content-Type": "application/json"}
@@ -164,3 +173,182 @@ def test_the_started_server_shows_one_line_a_request_and_nothing_else() -> None:
         line for line in err.splitlines() if line.startswith(("POST /predict 400 invalid_request ", "GET /breeds 200 "))
     ]
     assert len(err.splitlines()) == 2
+
+
+def test_the_emulator_route_takes_post_only(server: str) -> None:
+    """As every other route: a 405 that names the method it takes, not a 404."""
+    for method in ("GET", "PUT", "DELETE"):
+        status, content_type, body = ask(server, method, INVOKE_PATH)
+        assert (status, content_type, body["error"]["code"]) == (405, "application/json", "method_not_allowed")
+    connection = http.client.HTTPConnection("127.0.0.1", int(server.rsplit(":", 1)[1]), timeout=30)
+    try:
+        connection.request("GET", INVOKE_PATH)
+        assert connection.getresponse().headers["Allow"] == "POST"
+    finally:
+        connection.close()
+
+
+def test_the_local_server_routes_by_the_functions_route_table(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route added to catbreed.gateway.ROUTES is the function's on the local server too."""
+    from catbreed import gateway as gateway_module
+
+    hello = gateway_module.Route("GET", "/hello/{name}", lambda service, request, part: Answer({"hello": part["name"]}))
+    monkeypatch.setattr(gateway_module, "ROUTES", (*gateway_module.ROUTES, hello))
+    with running(make_server(gateway.handle, "127.0.0.1", 0)) as url:
+        assert ask(url, "GET", "/hello/cat")[::2] == (200, {"hello": "cat"})
+        assert ask(url, "POST", "/hello/cat", b"{}", JSON)[0] == 405
+        assert "GET /hello/{name}" in ask(url, "POST", "/nope", b"{}", JSON)[2]["error"]["message"]
+
+
+@pytest.fixture()
+def feedback_folder(tmp_path: Path) -> Path:
+    return tmp_path / "feedback-local"
+
+
+@pytest.fixture()
+def keeping_server(classifier: Any, feedback_folder: Path) -> Iterator[str]:
+    """The local server as `make run` starts it, keeping consented feedback in a folder."""
+    service = Service(classifier, LOOPBACK_ONLY, feedback=FeedbackDesk(FolderStore(feedback_folder)))
+    with running(make_server(Gateway(service).handle, "127.0.0.1", 0)) as url:
+        yield url
+
+
+def consented_feedback(url: str, cat_jpeg: bytes) -> bytes:
+    """A POST /feedback body that keeps the photo (the real answer, "right", consent)."""
+    answer = ask(url, "POST", "/predict", json.dumps({"image": b64(cat_jpeg)}).encode(), JSON)[2]
+    return json.dumps({"answer": answer, "verdict": "right", "consent": True, "image": b64(cat_jpeg)}).encode()
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None]
+)
+def test_a_write_that_a_page_elsewhere_could_send_is_refused_and_keeps_nothing(
+    keeping_server: str, feedback_folder: Path, cat_jpeg: bytes, content_type: str | None
+) -> None:
+    """A plain HTML form (or fetch with text/plain, which needs no preflight) on any site could
+    post feedback to 127.0.0.1:8080 and have the photo kept; only JSON is taken."""
+    body = consented_feedback(keeping_server, cat_jpeg)
+    headers = {"Content-Type": content_type} if content_type else {}
+    for path in ("/feedback", "/uploads", "/predict"):
+        status, _, answer = ask(keeping_server, "POST", path, body, headers)
+        assert (status, answer["error"]["code"]) == (400, "invalid_request"), path
+        assert "application/json" in answer["error"]["message"]
+    assert not feedback_folder.exists() or not any(feedback_folder.iterdir())
+    assert ask(keeping_server, "POST", "/feedback", body, JSON)[2]["kept"] is True  # as JSON it is kept
+
+
+@pytest.mark.parametrize("content_type", ["image/jpeg", "IMAGE/JPEG", "image/png", "application/octet-stream"])
+def test_a_raw_photo_is_still_taken_on_predict(server: str, cat_jpeg: bytes, content_type: str) -> None:
+    status, _, body = ask(server, "POST", "/predict", cat_jpeg, {"Content-Type": content_type})
+    assert status == 200 and len(body["predictions"]) == 5
+
+
+def test_a_raw_photo_without_a_content_type_is_told_to_send_one(server: str, cat_jpeg: bytes) -> None:
+    status, _, body = ask(server, "POST", "/predict", cat_jpeg)
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+    assert "image/jpeg" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "https://127.0.0.1:{port}", "http://127.0.0.1:1", "http://localhost", "null"]
+)
+def test_a_request_from_a_page_of_another_origin_is_refused_and_keeps_nothing(
+    keeping_server: str, feedback_folder: Path, cat_jpeg: bytes, origin: str
+) -> None:
+    body = consented_feedback(keeping_server, cat_jpeg)
+    origin = origin.format(port=keeping_server.rsplit(":", 1)[1])
+    status, _, answer = ask(keeping_server, "POST", "/feedback", body, {**JSON, "Origin": origin})
+    assert (status, answer["error"]["code"]) == (400, "invalid_request")
+    assert "Origin" in answer["error"]["message"]
+    assert not feedback_folder.exists() or not any(feedback_folder.iterdir())
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "LOCALHOST"])
+def test_the_servers_own_page_is_answered(keeping_server: str, cat_jpeg: bytes, name: str) -> None:
+    """A browser sends Origin with every POST, its own page's too."""
+    origin = f"http://{name}:{keeping_server.rsplit(':', 1)[1]}"
+    body = consented_feedback(keeping_server, cat_jpeg)
+    status, _, answer = ask(keeping_server, "POST", "/feedback", body, {**JSON, "Origin": origin})
+    assert status == 200 and answer["kept"] is True
+
+
+def send_chunked(url: str, path: str, body: bytes, content_type: str, chunk: int = 10_000) -> tuple[int, dict]:
+    """POST `body` with Transfer-Encoding: chunked, as curl -T - or a streaming client does."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=60)
+    try:
+        pieces = (body[i : i + chunk] for i in range(0, len(body), chunk))
+        connection.request("POST", path, body=pieces, headers={"Content-Type": content_type}, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_photo_sent_in_chunks_is_read_as_one(server: str, cat_jpeg: bytes) -> None:
+    status, body = send_chunked(server, "/predict", cat_jpeg, "image/jpeg")
+    assert status == 200
+    assert body == ask(server, "POST", "/predict", cat_jpeg, {"Content-Type": "image/jpeg"})[2]
+    status, body = send_chunked(server, "/predict", json.dumps({"image": b64(cat_jpeg), "top_k": 2}).encode(), "application/json")
+    assert status == 200 and len(body["predictions"]) == 2
+
+
+def test_a_photo_sent_in_chunks_past_the_limit_is_a_413_the_client_reads(server: str) -> None:
+    status, body = send_chunked(server, "/predict", b"\xff" * (MAX_BODY_BYTES + 1), "image/jpeg", chunk=1 << 20)
+    assert (status, body["error"]["code"]) == (413, "image_too_large")
+
+
+def test_top_k_in_the_query_of_a_raw_photo(server: str, cat_jpeg: bytes) -> None:
+    status, _, body = ask(server, "POST", "/predict?top_k=2", cat_jpeg, {"Content-Type": "image/jpeg"})
+    assert status == 200 and len(body["predictions"]) == 2
+    status, _, body = ask(server, "POST", "/predict?top_k=abc", cat_jpeg, {"Content-Type": "image/jpeg"})
+    assert (status, body["error"]["code"]) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("path", ["/predict", INVOKE_PATH])
+def test_a_client_still_sending_a_body_past_the_limit_reads_the_413(server: str, path: str) -> None:
+    """The server refuses the body unread, then reads and drops it: a client that sends it all
+    before it reads (urllib, test.py) gets the 413, not a broken pipe."""
+    big = b"\xff" * (20 * 1024 * 1024)
+    content_type = "image/jpeg" if path == "/predict" else "application/json"
+    status, body = send(f"{server}{path}", big, content_type)
+    assert (status, body["error"]["code"]) == (413, "image_too_large")
+    assert "/uploads" not in body["error"]["message"]  # this server has none
+
+
+def test_a_second_make_run_on_a_busy_port_says_busy_first_and_asks_nothing() -> None:
+    """An earlier `make run` holds the port (here a stand-in that answers as the local server
+    does): the second says the port is busy, first and alone, without setting anything up,
+    and sends no photo to whatever holds the port."""
+    asked: list[str] = []
+
+    class Earlier(BaseHTTPRequestHandler):
+        server_version = "catbreed-local"
+
+        def do_GET(self) -> None:
+            self.answer({"breeds": ["Old Server Breed"]})
+
+        def do_POST(self) -> None:
+            asked.append(self.path)
+            self.answer({"predictions": [{"breed": "Old Server Breed", "probability": 1.0}], "is_cat": True})
+
+        def answer(self, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), Earlier)) as url:
+        port = url.rsplit(":", 1)[1]
+        result = subprocess.run(
+            ["scripts/run_local.sh"], cwd=ROOT, env={**os.environ, "PORT": port}, capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"port {port} is busy (an earlier make run?): stop what holds it, or try PORT=9000 make run"
+    ]
+    assert result.stdout == "" and asked == []

@@ -5,13 +5,27 @@ docs/openapi.yaml by the helpers."""
 from __future__ import annotations
 
 import json
+import re
 from unittest.mock import ANY
 
 import pytest
 
 from catbreed.service import DIRECT_MAX_BYTES
 
-from ..helpers import DOGS, FIXTURES, SHAPES, answer, b64, call_http, check_answer, refusal, v1_event, v2_event
+from ..helpers import (
+    DOGS,
+    FIXTURES,
+    ROOT,
+    SHAPES,
+    answer,
+    b64,
+    call_http,
+    check_answer,
+    contract_document,
+    refusal,
+    v1_event,
+    v2_event,
+)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -260,3 +274,65 @@ def test_the_limits_the_breeds_route_states_are_the_ones_enforced(gateway) -> No
     assert check_upload_request({"content_type": "image/jpeg", "size": limits["photo_max_bytes"]})
     with pytest.raises(ImageTooLarge):
         check_upload_request({"content_type": "image/jpeg", "size": limits["photo_max_bytes"] + 1})
+
+
+def contract_routes() -> dict[str, set[str]]:
+    """The contract's paths (a `{name}` part filled in) and the methods each takes."""
+    return {
+        re.sub(r"\{\w+\}", "0123456789abcdef0123456789abcdef", path): {method.upper() for method in operations}
+        for path, operations in contract_document()["paths"].items()
+    }
+
+
+@pytest.mark.parametrize("make", [v2_event, v1_event])
+def test_an_unknown_route_is_answered_with_every_route_of_the_contract(gateway, make) -> None:
+    message = call_http(gateway, make(method="GET", path="/nope", body=None))[2]["error"]["message"]
+    for path, operations in contract_document()["paths"].items():
+        for method in operations:
+            assert f"{method.upper()} {path}" in message
+
+
+@pytest.mark.parametrize("make", [v2_event, v1_event])
+def test_a_method_a_route_does_not_take_gets_405_with_the_contracts_methods_in_allow(gateway, make) -> None:
+    for path, methods in contract_routes().items():
+        status, headers, body = call_http(gateway, make(method="PATCH", path=path, body=None))
+        assert (status, body["error"]["code"]) == (405, "method_not_allowed"), path
+        assert set(headers["Allow"].split(", ")) == methods, path
+        assert body["error"]["message"].endswith(", not PATCH."), path
+
+
+def test_the_feedback_path_is_spelled_in_one_python_module_at_most() -> None:
+    """Routes live in one table (catbreed.gateway.ROUTES): the local server routes by it."""
+    modules = [p for folder in ("catbreed", "catbreed_local") for p in (ROOT / folder).glob("*.py")]
+    assert len([p.name for p in modules if "/feedback/" in p.read_text()]) <= 1
+
+
+@pytest.mark.parametrize("make", [v2_event, v1_event])
+def test_a_raw_photo_without_a_content_type_is_told_which_to_send(gateway, make, cat_jpeg: bytes) -> None:
+    """curl --data-binary @cat.jpg alone (no type, or a form's): not "not valid JSON" and nothing more."""
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        status, _, body = call_http(gateway, make(body=cat_jpeg, content_type=content_type, base64_body=True))
+        assert (status, body["error"]["code"]) == (400, "invalid_request")
+        assert "Content-Type: image/jpeg" in body["error"]["message"]
+    event = v2_event(body=cat_jpeg, content_type=None, base64_body=True)
+    assert "Content-Type: image/jpeg" in call_http(gateway, event)[2]["error"]["message"]
+    status, _, body = call_http(gateway, make(body="{", content_type="application/json"))  # JSON it says it is: no hint
+    assert (status, body["error"]["message"]) == (400, "The request body is not valid JSON.")
+
+
+@pytest.mark.parametrize("make", [v2_event, v1_event])
+def test_top_k_in_the_query_counts_for_a_raw_photo_and_a_json_body_without_its_own(gateway, make, cat_jpeg: bytes) -> None:
+    def ask(body: str | bytes, query: dict, content_type: str = "image/jpeg") -> tuple[int, dict]:
+        event = make(body=body, content_type=content_type, base64_body=isinstance(body, bytes))
+        event["queryStringParameters"] = query
+        status, _, answer = call_http(gateway, event)
+        return status, answer
+
+    assert len(ask(cat_jpeg, {"top_k": "2"})[1]["predictions"]) == 2
+    assert len(ask(cat_jpeg, {})[1]["predictions"]) == 5
+    assert len(ask(json.dumps({"image": b64(cat_jpeg)}), {"top_k": "3"}, "application/json")[1]["predictions"]) == 3
+    assert len(ask(json.dumps({"image": b64(cat_jpeg), "top_k": 4}), {"top_k": "2"}, "application/json")[1]["predictions"]) == 4
+    refused_in_json = refusal(gateway, "v2", {"image": b64(cat_jpeg), "top_k": 0}, 400, "invalid_request")
+    for bad in ("0", "abc", "2.5", "-1", "45", ""):
+        status, answer = ask(cat_jpeg, {"top_k": bad})
+        assert (status, answer["error"]) == (400, refused_in_json["error"]), bad

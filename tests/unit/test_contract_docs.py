@@ -37,3 +37,16 @@ def test_api_md_error_table_is_the_code_table() -> None:
 
 def test_the_readme_points_to_the_contract() -> None:
     assert "docs/API.md" in (ROOT / "README.md").read_text()
+
+
+def test_the_project_the_package_and_the_contract_have_one_version() -> None:
+    """Written once, in catbreed/__init__.py: pyproject.toml has none of its own but reads that
+    one (setuptools' dynamic version), and the contract states the same."""
+    import tomllib
+
+    import catbreed
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "catbreed.__version__"}
+    assert contract_document()["info"]["version"] == catbreed.__version__

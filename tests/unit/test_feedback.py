@@ -84,14 +84,32 @@ def test_no_its_a_korat_with_consent_keeps_photo_and_record_until_withdrawn(
     stored = (folder / feedback_id / "record.json").read_text()
     assert "203.0.113.7" not in stored and "curl" not in stored  # the event's source IP and user agent
 
-    for wrong in ("not-the-token", token[:-1], None):
+    for wrong in ("not-the-token", token[:-1]):
         status, body = withdraw(gateway, feedback_id, wrong)
         assert (status, body["error"]["code"]) == (403, "wrong_token")
-    assert len(files(folder)) == 2  # a wrong token changes nothing
+    assert withdraw(gateway, feedback_id, None)[0] == 401  # no token at all: test_no_token_is_a_401_that_asks_for_one
+    assert len(files(folder)) == 2  # a wrong token, or none, changes nothing
     assert withdraw(gateway, feedback_id, token) == (200, {"id": feedback_id, "deleted": True})
     assert files(folder) == [] and not (folder / feedback_id).exists()  # no empty <id>/ folder left behind
     status, body = withdraw(gateway, feedback_id, token)
     assert (status, body["error"]["code"]) == (404, "feedback_not_found")
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer   ", "Basic dXNlcjpwYXNz", "token-without-scheme"])
+def test_no_token_is_a_401_that_asks_for_one(
+    gateway: Gateway, folder: Path, cat_jpeg: bytes, cat_answer: dict, authorization: str | None
+) -> None:
+    """No Authorization header, or one without a Bearer token: 401 token_required (with
+    WWW-Authenticate: Bearer), not the 403 of a wrong token; nothing is deleted."""
+    receipt = send(gateway, {"answer": cat_answer, "verdict": "right", "consent": True, "image": b64(cat_jpeg)})[1]
+    event = v2_event(method="DELETE", path=f"/feedback/{receipt['id']}", body=None, content_type=None)
+    if authorization is not None:
+        event["headers"]["authorization"] = authorization
+    status, headers, body = call_http(gateway, event)
+    assert (status, body["error"]["code"], headers.get("WWW-Authenticate")) == (401, "token_required", "Bearer")
+    assert "Authorization: Bearer" in body["error"]["message"]
+    assert len(files(folder / receipt["id"])) == 2
+    assert withdraw(gateway, receipt["id"], receipt["token"])[0] == 200
 
 
 def test_without_consent_nothing_is_written_only_the_metric(

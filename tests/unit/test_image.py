@@ -4,6 +4,7 @@ needed to list them)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -57,7 +58,8 @@ def test_the_image_holds_only_the_runtime_package_the_model_and_the_handler() ->
     files = image_files()
     runtime = {str(p.relative_to(ROOT)) for p in (ROOT / "catbreed").glob("*.py")}
     assert {f for f in files if f.endswith(".py")} == runtime | {"lambda_function.py"}
-    assert {f for f in files if not f.endswith(".py")} == {"model/catbreed.tflite", "model/model_card.json"}
+    card = json.loads((ROOT / "model" / "model_card.json").read_text())
+    assert {f for f in files if not f.endswith(".py")} == {f"model/{card['file']}", "model/model_card.json"}
 
 
 def test_no_server_client_tests_or_training_code_in_the_image() -> None:

@@ -1,0 +1,53 @@
+"""What README.md (and the docs/ pages it links) says a newcomer will meet is what they meet:
+the template's memory default, the unit tests the light setup skips, and the check command
+deploy.sh prints. (The commands it shows are run in tests/integration/test_readme_commands.py.)"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import yaml
+
+from ..helpers import ROOT
+
+WORDS = {1: "one unit test that needs", 2: "two unit tests that need", 3: "three unit tests that need"}
+
+
+def docs_text() -> str:
+    """README.md and every page under docs/, as one text (a section may move between them)."""
+    return "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+
+
+def template_parameters() -> dict:
+    yaml.SafeLoader.add_multi_constructor("!", lambda loader, suffix, node: None)  # CloudFormation's short forms
+    return yaml.safe_load((ROOT / "template.yaml").read_text())["Parameters"]
+
+
+def test_the_memory_default_the_docs_state_is_the_templates() -> None:
+    stated = re.findall(r"`MemorySize`\**\s+\(default ([\d,]+)\)", docs_text())
+    assert stated, "the docs no longer state MemorySize's default"
+    assert {int(value.replace(",", "")) for value in stated} == {template_parameters()["MemorySize"]["Default"]}
+
+
+def test_the_docs_count_the_unit_tests_the_light_setup_skips() -> None:
+    """`make test-fast` installs no training stack: each unit test that imports it skips itself."""
+    calls = re.compile(r"^\s*pytest\.importorskip\(", flags=re.MULTILINE)  # a statement, not this line's words
+    skipping = sum(len(calls.findall(path.read_text())) for path in (ROOT / "tests" / "unit").glob("test_*.py"))
+    text = " ".join(docs_text().split())
+    assert WORDS[skipping] in text
+    assert not any(phrase in text for count, phrase in WORDS.items() if count != skipping)
+
+
+def test_the_check_command_deploy_prints_uses_the_projects_python() -> None:
+    out = subprocess.run([str(ROOT / "scripts" / "deploy.sh"), "--dry-run"], capture_output=True, text=True, check=True).stdout
+    (check,) = [line for line in out.splitlines() if line.startswith("Check it: ")]
+    assert check.startswith("Check it: .venv/bin/python test_cloud.py --stack ")
+
+
+def test_the_docs_say_what_make_bench_needs_and_how_long_it_takes() -> None:
+    text = " ".join(docs_text().split())
+    assert "`make bench` needs" in text, "the docs no longer say what make bench needs"
+    said = text[text.index("`make bench` needs") :][:900]
+    assert "dev setup" in said and "root" in said and "idle" in said
+    assert re.search(r"takes (several|about|\d+) minutes", said) and re.search(r"\d+ s\b", said)
