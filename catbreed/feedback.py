@@ -38,7 +38,7 @@ MAX_PREDICTIONS = DEFAULT_TOP_K  # the page's answers list the default number of
 ID = re.compile(r"^[0-9a-f]{32}$")
 MODEL_FIELD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 REQUEST_FIELDS = {"answer", "verdict", "label", "label_text", "consent", "image"}
-ANSWER_FIELDS = {"predictions", "model", "is_cat", "cat_score", "confident"}
+ANSWER_FIELDS = {"predictions", "model", "is_cat", "cat_score", "confident", "focus"}  # focus: taken, not kept
 RECORD_MAX_BYTES = 64 * 1024
 # The kept photo: a JPEG, its longest side at most KEPT_MAX_SIDE, at most KEPT_MAX_BYTES; the
 # first quality that fits (a detailed photo needs a lower one; noise may need a smaller side).
