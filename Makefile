@@ -4,7 +4,7 @@ PORT ?= 8080
 export SAM_CLI_TELEMETRY := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test test-fast mutate setup-run setup-unit setup-dev lint check-infra train bench load deploy deploy-dry-run clean
+.PHONY: run test test-fast mutate setup-run setup-unit setup-dev lint check-infra data train bench load deploy deploy-dry-run clean
 
 run: setup-run ## set up the runtime, start the local server, classify a real photo, keep serving
 	PORT=$(PORT) scripts/run_local.sh
@@ -41,6 +41,9 @@ check-infra: ## the SAM template, offline; a wheel for every runtime pin on each
 	.venv/bin/cfn-lint template.yaml
 	$(PY) scripts/check_wheels.py
 	scripts/deploy.sh --dry-run > /dev/null
+
+data: setup-dev ## fetch the Oxford-IIIT Pet dataset's 12 cat breeds into data/cats/oxford (docs/training-data.md)
+	$(PY) -m training.oxford_pets --out data/cats/oxford --downloads data/downloads
 
 DATA ?= ../shared/data/cats
 RUN ?= runs/shipped
