@@ -65,3 +65,16 @@ def test_confidence_threshold_is_the_lowest_that_meets_both_aims() -> None:
     assert at["confident_right"] >= thresholds.CONFIDENT_PRECISION
     assert at["stand_ins_unsure"] >= thresholds.STAND_INS_UNSURE
     assert below["confident_right"] < thresholds.CONFIDENT_PRECISION or below["stand_ins_unsure"] < thresholds.STAND_INS_UNSURE
+
+
+def test_without_a_curated_root_every_photo_is_the_yardstick() -> None:
+    """A user's own breeds (no `oxford` root): the confidence threshold is fitted on all the
+    validation photos, not left at the top of the grid (nearly every answer "not sure")."""
+    rng = np.random.default_rng(1)
+    top = rng.uniform(0.3, 1.0, 2000)
+    probs = np.stack([top, (1 - top) * 0.7, (1 - top) * 0.3], axis=1)
+    labels = np.where(rng.uniform(size=2000) < top, 0, 1)
+    is_cat = np.ones(2000, bool)
+    none_curated = thresholds.confidence_threshold(probs, labels, is_cat, np.zeros(2000, bool))
+    assert none_curated == thresholds.confidence_threshold(probs, labels, is_cat, np.ones(2000, bool))
+    assert none_curated < thresholds.GRID[-1]
