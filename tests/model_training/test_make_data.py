@@ -7,23 +7,20 @@ line. No test reaches beyond loopback (tests/conftest.py's network guard fails i
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import json
-import tarfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from PIL import Image
 
 from training import oxford_pets
 from training.data import read_folder_root
-from training.oxford_pets import Archive
 
 from ..helpers import FIXTURES, ROOT, running
+from .helpers import ArchiveServer, published, tar_bytes
 
 CAT = (FIXTURES / "cat_chelsea.jpg").read_bytes()
 DOG = (FIXTURES / "dog_0e71d68f01a08be9.jpg").read_bytes()
@@ -35,16 +32,6 @@ British_Shorthair_2 10 1 6
 beagle_3 5 2 3
 Egyptian_Mau_4 12 1 7
 """
-
-
-def tar_bytes(files: dict[str, bytes], gzip: bool) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz" if gzip else "w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def png_of(jpeg: bytes) -> bytes:
@@ -69,48 +56,6 @@ IMAGES = tar_bytes(
     gzip=False,
 )
 ANNOTATIONS = tar_bytes({"annotations/list.txt": LIST.encode(), "annotations/trimaps/Abyssinian_1.png": b"x"}, gzip=True)
-
-
-def published(name: str, data: bytes) -> Archive:
-    return Archive(name, len(data), hashlib.md5(data).hexdigest(), hashlib.sha256(data).hexdigest())
-
-
-class ArchiveServer(BaseHTTPRequestHandler):
-    """Serves `files`, honouring Range unless `ignore_range`; `cut_after` bytes of a body and
-    the connection drops; every request's path and Range header is kept in `seen`."""
-
-    files: ClassVar[dict[str, bytes]] = {}
-    ignore_range: ClassVar[bool] = False
-    cut_after: ClassVar[int | None] = None
-    seen: ClassVar[list[tuple[str, str | None]]] = []
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.seen.append((self.path, self.headers.get("Range")))
-        data = self.files.get(self.path.rsplit("/", 1)[-1])
-        if data is None:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        start, status = 0, 200
-        wanted = self.headers.get("Range")
-        if wanted and not self.ignore_range:
-            start, status = int(wanted.removeprefix("bytes=").rstrip("-")), 206
-        body = data[start:]
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.end_headers()
-        if self.cut_after is not None:
-            self.wfile.write(body[: self.cut_after])
-            self.close_connection = True
-            return
-        self.wfile.write(body)
 
 
 @pytest.fixture()
