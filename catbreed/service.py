@@ -150,7 +150,7 @@ class Service:
                 body = desk.keep(request, photo)
             finally:
                 uploads.delete(request.upload)  # moved under feedback/ (or refused): never left behind
-        return body, Verdict(request.answered, request.verdict)
+        return body, Verdict(request.answered, request.verdict, request.answer["model"]["version"])
 
     def withdraw_feedback(self, feedback_id: str, token: str) -> dict:
         """Body of DELETE /feedback/{id}."""
