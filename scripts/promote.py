@@ -54,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         missing = [a for a in promotion.ARTIFACTS if not (args.candidate / a).is_file()]
         if missing:
             raise promotion.GateError(f"{args.candidate} is not a model folder (no {missing[0]})")
+        found: list[promotion.Measure] = []
         if not (args.against / "model_card.json").is_file():
             print(f"promote: nothing in service in {args.against}: {describe(args.candidate)} accepted")
-            found: list[promotion.Measure] = []
+        elif not promotion.breeds_of(args.candidate) & promotion.breeds_of(args.against):
+            print(f"promote: {describe(args.candidate)} shares no breed with {describe(args.against)}: a new line, not compared")
         else:
             print(f"promote: candidate {describe(args.candidate)} against {describe(args.against)}")
             found = promotion.judge(args.candidate, args.against, run, args.against_run, args.feedback, args.dogs)

@@ -212,3 +212,15 @@ def test_the_gate_needs_the_runs_photos(candidate: Path, run: Path, tmp_path: Pa
     result = promote(candidate, "--against", candidate, "--run", moved)
     (line,) = said(result.stderr)
     assert result.returncode == 2 and "1 of the" in line and "gone.jpg" in line
+
+
+def test_a_model_of_other_breeds_is_a_new_line_not_compared(candidate: Path, run: Path, tmp_path: Path) -> None:
+    """A dog-breed set ships the same way: nothing in common with the cat model to compare."""
+    dogs = copy_of(candidate, tmp_path / "dogs")
+    card = json.loads((dogs / "model_card.json").read_text())
+    card["breeds"] = [f"Dog breed {i}" for i in range(len(card["breeds"]))]
+    (dogs / "model_card.json").write_text(json.dumps(card))
+    in_service = copy_of(candidate, tmp_path / "model")
+    result = promote(dogs, "--against", in_service, "--run", run, "--ship")
+    assert result.returncode == 0 and "shares no breed with" in result.stdout
+    assert json.loads((in_service / "model_card.json").read_text())["breeds"] == card["breeds"]
