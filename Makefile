@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 CHECKOV ?= .venv/checkov/bin/checkov # its own venv (scripts/setup.sh dev); every skip in template.yaml says why
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast mutate setup-run setup-unit setup-dev lint check-infra train bench load deploy deploy-dry-run \
+.PHONY: help run test test-fast mutate setup-run setup-unit setup-dev lint check-infra data train bench load deploy deploy-dry-run \
 	clean clean-data
 
 help: ## list the targets (this)
@@ -52,9 +52,20 @@ check-infra: ## the SAM template, offline (SAM, cfn-lint, checkov); a wheel for 
 	$(PY) -m catbreed_local.check_wheels
 	scripts/deploy.sh --dry-run > /dev/null
 
-DATA ?= ../shared/data/cats
+data: setup-dev ## fetch the Oxford-IIIT Pet dataset's 12 cat breeds into data/cats/oxford (docs/training-data.md)
+	$(PY) -m training.oxford_pets --out data/cats/oxford --downloads data/downloads
+
+# DATA: the training roots, folders of <Breed>/*.jpg or path,breed CSV manifests, e.g.
+# `make train DATA="data/cats/oxford ~/my-cats"`. By default every folder of data/cats (after
+# `make data`), else of ../shared/data/cats (here), the shipped recipe's roots first and in its
+# order (de-duplication keeps the first photo of near-duplicates, so order makes the split).
+ROOT_ORDER := oxford web petfinder gallery thumbs
+DATA_HOME := $(firstword $(wildcard data/cats ../shared/data/cats))
+HOME_ROOTS := $(if $(DATA_HOME),$(patsubst %/,%,$(wildcard $(DATA_HOME)/*/)))
+DATA ?= $(foreach root,$(ROOT_ORDER),$(filter $(DATA_HOME)/$(root),$(HOME_ROOTS))) \
+	$(filter-out $(addprefix $(DATA_HOME)/,$(ROOT_ORDER)),$(HOME_ROOTS))
 RUN ?= runs/shipped
-ROOTS := $(DATA)/oxford $(DATA)/web $(DATA)/petfinder $(DATA)/gallery $(DATA)/thumbs
+ROOTS := $(strip $(DATA))
 # the defaults of training.train (Lite2, 2 views, top 6 blocks, 4 epochs, distillation) plus these choices;
 # convert_model.py's defaults are the shipped recipe (float32: int8 fails its rule; breeds learned on validation; README: Training)
 TRAIN_FLAGS := --source-weight web=0.5 petfinder=0.3 thumbs=0.5 --views-per-source thumbs=1 --min-photos 40
@@ -73,9 +84,20 @@ ROOTS += $(FEEDBACK)
 TRAIN_FLAGS += --source-weight $(notdir $(abspath $(FEEDBACK)))=$(FEEDBACK_WEIGHT)
 endif
 CONVERT_FLAGS :=
-train: setup-dev ## retrain the shipped model from ../shared/data/cats, about an hour here (see README: Training)
+# The candidate is converted into $(RUN)/model (seeded with the card of the model in service, whose
+# breeds the breed rule holds to a lower bar), then the promotion gate compares it with model/ on
+# the run's test photos and ships it there only if no measure is worse beyond the noise (README: Training).
+PROMOTE_FLAGS ?=
+ifneq ($(filter train,$(MAKECMDGOALS)),)
+ifeq ($(ROOTS),)
+$(error no training data: run `make data` (the Oxford-IIIT Pet cats), or make train DATA="FOLDER ..." (README: Training))
+endif
+endif
+train: setup-dev ## retrain from DATA (default: data/cats/*, else ../shared/data/cats/*), convert, and ship through the promotion gate
 	$(PY) -m training.train --data $(ROOTS) $(TRAIN_FLAGS) --out $(RUN)
-	$(PY) convert_model.py --run $(RUN) --out model $(CONVERT_FLAGS)
+	rm -rf $(RUN)/model && mkdir -p $(RUN)/model && if [ -f model/model_card.json ]; then cp model/model_card.json $(RUN)/model/; fi
+	$(PY) convert_model.py --run $(RUN) --out $(RUN)/model $(CONVERT_FLAGS)
+	$(PY) scripts/promote.py $(RUN)/model --against model --run $(RUN) --report $(RUN)/promotion.json --ship $(PROMOTE_FLAGS)
 
 bench: setup-dev ## speed, memory, size, and time and cost at each Lambda memory size (tables, JSON, docs/lambda-cost.png)
 	$(PY) -m bench

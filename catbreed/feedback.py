@@ -56,6 +56,7 @@ class Verdict:
 
     breed: str  # the breed the model answered first
     verdict: str  # "right" or "wrong"
+    model_version: str  # the version of the model that answered (the answer names it); logged, never a metric dimension
     kept_bytes: int = 0  # the photo and record written (0 without consent)
 
 

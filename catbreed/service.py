@@ -166,7 +166,8 @@ class Service:
         desk = self._feedback()
         photo = None if request.image is None else decode_base64_image(request.image, self.has_uploads)
         body, kept_bytes = desk.keep(request, photo, self._answer_for)
-        return Answer(body, verdict=Verdict(request.answered, request.verdict, kept_bytes))
+        verdict = Verdict(request.answered, request.verdict, request.answer["model"]["version"], kept_bytes)
+        return Answer(body, verdict=verdict)
 
     def _answer_for(self, photo: bytes) -> dict:
         """The /predict answer for photo bytes, with as many breeds as feedback takes."""

@@ -4,11 +4,19 @@ exception, and metrics in embedded metric format.
 
 Every `catbreed.*` logger writes through the same JSON formatter. POWERTOOLS_LOG_LEVEL=WARNING
 silences the request records and POWERTOOLS_METRICS_DISABLED=true the metrics (benchmarks).
+
+During a rollout two versions of the function serve at once (docs/rollout.md): each request is
+also counted under the function version that served it (InternalError, NotACat, NotSure), which
+CodeDeploy's alarms compare with the other versions' (template.yaml). One value per deployment
+keeps that dimension small. The model's version is in every answer's and verdict's log record
+(an owner's verdict names the model of the answer it judges, which the client sends: a log
+field, never a metric dimension, so nobody can mint metrics by sending versions).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +34,7 @@ SERVICE = "catbreed"
 logger = Logger(service=SERVICE, use_rfc3339=True)  # the "catbreed" logger: catbreed.* propagate into it
 logging.getLogger(SERVICE).propagate = False  # not again through the Lambda runtime's root handler
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+FUNCTION_VERSION = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")  # set by Lambda: the version serving
 _lock = threading.Lock()  # the local server answers on several threads; one request's metrics flush together
 _cold_start = True
 
@@ -62,6 +71,8 @@ def report(record: Record) -> None:
                 "source": answer.source if answer else "",
                 "photo_bytes": answer.photo_bytes if answer else 0,
                 "timings_ms": {**(answer.timings_ms if answer else {}), "total": record.total_ms},
+                "function_version": FUNCTION_VERSION,
+                **_versioned_facts(record),
             },
         )
         metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=record.total_ms)
@@ -70,6 +81,7 @@ def report(record: Record) -> None:
             metrics.add_metric(name="NotACat", unit=MetricUnit.Count, value=int(not answer.body["is_cat"]))
             metrics.add_metric(name="NotSure", unit=MetricUnit.Count, value=int(not answer.body["confident"]))
         _flush()
+        _by_function_version(record)
         if answer:
             _count("BreedAnswered", breed=answer.body["predictions"][0]["breed"])
         if record.outcome != "ok":
@@ -80,6 +92,38 @@ def report(record: Record) -> None:
             if verdict.kept_bytes:
                 metrics.add_metric(name="FeedbackKeptBytes", unit=MetricUnit.Bytes, value=verdict.kept_bytes)
                 _flush()
+
+
+def _versioned_facts(record: Record) -> dict:
+    """What the request record says of the answer or the verdict, with the model's version
+    (the dashboard's tables by model version read these fields)."""
+    facts: dict = {}
+    if record.answer:
+        body = record.answer.body
+        facts["answer"] = {
+            "model_version": body["model"]["version"],
+            "not_a_cat": int(not body["is_cat"]),
+            "not_sure": int(not body["confident"]),
+        }
+    if record.verdict:
+        verdict = record.verdict
+        facts["verdict"] = {
+            "model_version": verdict.model_version,
+            "breed": verdict.breed,
+            "right": int(verdict.verdict == "right"),
+        }
+    return facts
+
+
+def _by_function_version(record: Record) -> None:
+    """The canary's measures under the version that served: internal errors (of all requests)
+    and "not a cat" and "not sure" (of answers)."""
+    metrics.add_dimension(name="function_version", value=FUNCTION_VERSION)
+    metrics.add_metric(name="InternalError", unit=MetricUnit.Count, value=int(record.outcome == "internal_error"))
+    if record.answer:
+        metrics.add_metric(name="NotACat", unit=MetricUnit.Count, value=int(not record.answer.body["is_cat"]))
+        metrics.add_metric(name="NotSure", unit=MetricUnit.Count, value=int(not record.answer.body["confident"]))
+    _flush()
 
 
 def _reported_right(verdict: Verdict) -> None:

@@ -67,7 +67,9 @@ def confidence_report(probs: np.ndarray, labels: np.ndarray, is_cat: np.ndarray,
 def confidence_threshold(probs: np.ndarray, labels: np.ndarray, is_cat: np.ndarray, curated: np.ndarray) -> float:
     """The lowest threshold on the grid at which confident answers on curated photos are
     right CONFIDENT_PRECISION of the time and STAND_INS_UNSURE of the stand-in unknown
-    breeds (all photos) come back unsure; the top of the grid if none is."""
+    breeds (all photos) come back unsure; the top of the grid if none is. Data without a
+    curated root (a user's own breeds) holds every photo to the first aim."""
+    curated = curated if curated.any() else np.ones(len(labels), dtype=bool)
     for threshold in GRID:
         on_curated = confidence_report(probs[curated], labels[curated], is_cat[curated], threshold)
         unsure = np.mean(stand_in_top(probs, labels) < threshold)

@@ -83,7 +83,7 @@ def test_the_map_reads_a_prefix_batches_writes_and_is_capped(stack: dict, defini
     assert 0 < step["ToleratedFailurePercentage"] < 100
     task = step["ItemProcessor"]["States"][step["ItemProcessor"]["StartAt"]]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke"
-    assert task["Parameters"] == {"FunctionName": marker({"Fn::GetAtt": ["ClassifierFunction", "Arn"]}), "Payload.$": "$"}
+    assert task["Parameters"] == {"FunctionName": marker({"Ref": "ClassifierFunctionAliaslive"}), "Payload.$": "$"}  # in service
     assert task["OutputPath"] == "$.Payload"
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in task["Retry"])
 

@@ -81,3 +81,16 @@ def test_the_pipeline_fits_the_cat_threshold_per_data_root() -> None:
     fitted = fit_thresholds(Answers(probabilities, np.concatenate([sharp, shelter])), labels, sources, np.zeros(0))
     for cats in (sharp, shelter):
         assert np.mean(cats >= fitted["cat"]) >= thresholds.CAT_ACCEPTANCE
+
+
+def test_without_a_curated_root_every_photo_is_the_yardstick() -> None:
+    """A user's own breeds (no `oxford` root): the confidence threshold is fitted on all the
+    validation photos, not left at the top of the grid (nearly every answer "not sure")."""
+    rng = np.random.default_rng(1)
+    top = rng.uniform(0.3, 1.0, 2000)
+    probs = np.stack([top, (1 - top) * 0.7, (1 - top) * 0.3], axis=1)
+    labels = np.where(rng.uniform(size=2000) < top, 0, 1)
+    is_cat = np.ones(2000, bool)
+    none_curated = thresholds.confidence_threshold(probs, labels, is_cat, np.zeros(2000, bool))
+    assert none_curated == thresholds.confidence_threshold(probs, labels, is_cat, np.ones(2000, bool))
+    assert none_curated < thresholds.GRID[-1]

@@ -104,11 +104,17 @@ def test_the_feedback_routes_reach_the_function(deployed: dict) -> None:  # noqa
     assert "post" in paths["/feedback"] and "delete" in paths["/feedback/{id}"]
 
 
+def dashboard_widgets(template: dict, kind: str) -> list[dict]:  # noqa: F811
+    """The dashboard's widgets of one type ("metric", or "log": Logs Insights tables)."""
+    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body.replace("${AWS::Region}", "x").replace("${ClassifierLogGroup}", "group"))["widgets"]
+    return [widget for widget in widgets if widget["type"] == kind]
+
+
 def dashboard_metrics(template: dict) -> set[tuple[str, frozenset, frozenset]]:  # noqa: F811
     """(metric, its dimension names, the dimension values it filters on) of every graph."""
-    body = json.loads(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"].replace("${AWS::Region}", "x"))
     found = set()
-    for widget in body["widgets"]:
+    for widget in dashboard_widgets(template, "metric"):
         for line in widget["properties"]["metrics"]:
             if isinstance(line[0], dict):
                 namespace, dimensions, name, filters = SEARCH.search(line[0]["expression"]).groups()
@@ -143,7 +149,8 @@ def test_the_dashboard_shows_metrics_the_function_emits(template: dict, emitted:
     from catbreed.telemetry import NAMESPACE
 
     shown = dashboard_metrics(template)
-    assert {name for _, name, _, _ in shown} == {"ReportedRight", "Feedback", "NotSure", "NotACat", "Latency", "Errors"}
+    emitted_names = {"ReportedRight", "Feedback", "NotSure", "NotACat", "Latency", "Errors", "InternalError"}
+    assert {name for _, name, _, _ in shown} == emitted_names
     for namespace, name, dimension_names, filters in shown:
         assert namespace == NAMESPACE
         matches = [dims for got, names, dims in emitted if got == name and names == dimension_names]

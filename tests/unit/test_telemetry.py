@@ -7,8 +7,12 @@ import json
 from types import SimpleNamespace
 
 from catbreed import telemetry
+from catbreed.feedback import FeedbackDesk
+from catbreed.feedback_store import FolderStore
+from catbreed.gateway import Gateway
+from catbreed.service import Service
 
-from ..helpers import FIXTURES, b64, v2_event
+from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, v2_event
 
 
 def metric_values(records: list[dict]) -> dict[str, list]:
@@ -79,3 +83,46 @@ def test_an_exception_is_one_record_not_a_traceback(gateway, cat_jpeg: bytes, te
     assert "interpreter exploded" in failure["exception"]
     (request,) = [r for r in records if r.get("message") == "request"]
     assert (request["status"], request["outcome"], request["request_id"]) == (500, "internal_error", failure["request_id"])
+
+
+def test_each_request_is_counted_under_the_function_version_that_served_it(gateway, cat_jpeg, telemetry_records, monkeypatch):
+    """During a rollout CodeDeploy's alarms compare these between versions (template.yaml)."""
+    monkeypatch.setattr(telemetry, "FUNCTION_VERSION", "7")
+    body = gateway.handle({"image": b64(cat_jpeg)})
+    gateway.handle({"url": "ftp://x.test/cat.jpg"})
+    metrics = metric_values(telemetry_records())
+    by_version = {"service": "catbreed", "function_version": "7"}
+    assert metrics["InternalError"] == [(0, by_version), (0, by_version)]  # an answer and a caller's mistake
+    assert (int(not body["is_cat"]), by_version) in metrics["NotACat"]
+    assert (int(not body["confident"]), by_version) in metrics["NotSure"]
+    assert [dims for _, dims in metrics["NotSure"]] == [{"service": "catbreed"}, by_version]  # all versions, and this one
+
+
+def test_an_internal_error_counts_against_its_version(gateway, cat_jpeg, telemetry_records, monkeypatch) -> None:
+    def broken(photo: bytes) -> None:
+        raise RuntimeError("interpreter exploded")
+
+    monkeypatch.setattr(gateway.service.classifier, "predict", broken)
+    gateway.handle({"image": b64(cat_jpeg)})
+    metrics = metric_values(telemetry_records())
+    assert metrics["InternalError"] == [(1, {"service": "catbreed", "function_version": "$LATEST"})]
+    assert "NotSure" not in metrics  # no answer
+
+
+def test_the_request_record_names_the_function_version_and_the_model_version(classifier, cat_jpeg, telemetry_records, tmp_path):
+    gateway = Gateway(Service(classifier, LOOPBACK_ONLY, feedback=FeedbackDesk(FolderStore(tmp_path))))
+    body = gateway.handle({"image": b64(cat_jpeg)})
+    records = telemetry_records()
+    (request,) = [r for r in records if r.get("message") == "request"]
+    assert request["function_version"] == "$LATEST"
+    assert request["answer"] == {
+        "model_version": body["model"]["version"],
+        "not_a_cat": int(not body["is_cat"]),
+        "not_sure": int(not body["confident"]),
+    }
+    answer = {"predictions": body["predictions"], "model": {"name": body["model"]["name"], "version": "2020.1.0"}}
+    event = v2_event(path="/feedback", body=json.dumps({"answer": answer, "verdict": "right", "consent": False}))
+    assert gateway.handle(event)["statusCode"] == 200
+    (verdict,) = [r for r in telemetry_records() if r.get("message") == "request"]
+    assert verdict["verdict"] == {"model_version": "2020.1.0", "breed": body["predictions"][0]["breed"], "right": 1}
+    assert "2020.1.0" not in json.dumps(metric_values(telemetry_records()))  # a version the client sent: never a dimension

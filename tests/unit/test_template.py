@@ -126,7 +126,7 @@ def test_the_deployed_api_routes_exactly_the_contracts_operations_to_the_functio
         for operation in operations.values():
             integration = operation["x-amazon-apigateway-integration"]
             assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0"
-            assert "${ClassifierFunction.Arn}" in integration["uri"]["Fn::Sub"]
+            assert "/functions/${ClassifierFunctionAliaslive}/" in integration["uri"]["Fn::Sub"]  # test_rollout_template.py
 
 
 def test_the_deployed_api_answers_cors_for_the_page_only(deployed: dict) -> None:
@@ -152,7 +152,8 @@ def test_alarms_watch_5xx_rate_throttles_and_p95_duration(deployed: dict) -> Non
     alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     # the upload bucket's alarms: tests/unit/test_template_caps.py; kept feedback's: test_feedback_template.py
     uploads = {"UploadBucketBytesAlarm", "UploadBucketObjectsAlarm", "FeedbackKeptBytesAlarm"}
-    assert set(alarms) == {"Api5xxRateAlarm", "ThrottlesAlarm", "DurationP95Alarm", *uploads}
+    deployments = {"CanaryErrorsAlarm", "CanaryLatencyAlarm", "CanaryNotACatAlarm", "CanaryNotSureAlarm"}  # a rollout's
+    assert set(alarms) == {"Api5xxRateAlarm", "ThrottlesAlarm", "DurationP95Alarm", *uploads, *deployments}
     assert all(alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}] for alarm in alarms.values())
     stats = {m["Id"]: m["MetricStat"]["Metric"] for m in alarms["Api5xxRateAlarm"]["Metrics"] if "MetricStat" in m}
     assert {name: m["MetricName"] for name, m in stats.items()} == {"errors": "5xx", "requests": "Count"}
