@@ -98,15 +98,16 @@ def _versioned_facts(record: Record) -> dict:
     """What the request record says of the answer or the verdict, with the model's version
     (the dashboard's tables by model version read these fields)."""
     facts: dict = {}
-    if record.answer:
-        body = record.answer.body
+    answer = record.answer if record.answer and record.answer.is_prediction else None
+    verdict = record.answer.verdict if record.answer else None
+    if answer:
+        body = answer.body
         facts["answer"] = {
             "model_version": body["model"]["version"],
             "not_a_cat": int(not body["is_cat"]),
             "not_sure": int(not body["confident"]),
         }
-    if record.verdict:
-        verdict = record.verdict
+    if verdict:
         facts["verdict"] = {
             "model_version": verdict.model_version,
             "breed": verdict.breed,
@@ -120,7 +121,7 @@ def _by_function_version(record: Record) -> None:
     and "not a cat" and "not sure" (of answers)."""
     metrics.add_dimension(name="function_version", value=FUNCTION_VERSION)
     metrics.add_metric(name="InternalError", unit=MetricUnit.Count, value=int(record.outcome == "internal_error"))
-    if record.answer:
+    if record.answer and record.answer.is_prediction:
         metrics.add_metric(name="NotACat", unit=MetricUnit.Count, value=int(not record.answer.body["is_cat"]))
         metrics.add_metric(name="NotSure", unit=MetricUnit.Count, value=int(not record.answer.body["confident"]))
     _flush()

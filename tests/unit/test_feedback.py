@@ -303,7 +303,7 @@ def test_the_record_keeps_the_models_own_answer_beside_the_clients_claim(
     assert record["answer"]["predictions"] == [{"breed": claimed, "probability": 0.99}]  # what the client said
     kept = (folder / receipt["id"] / "photo.jpg").read_bytes()
     _, _, own = call_http(gateway, v2_event(body=json.dumps({"image": b64(kept)})))  # the model, on the kept photo
-    assert record["server_answer"] == {k: own[k] for k in ("predictions", "is_cat", "confident", "cat_score", "model")}
+    assert record["server_answer"] == {k: own[k] for k in ("predictions", "is_cat", "confident", "cat_score", "focus", "model")}
     assert record["server_answer"]["predictions"][0]["breed"] != claimed
 
 
