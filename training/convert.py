@@ -96,8 +96,8 @@ def choose_second_look(
 ) -> tuple[list[second_look.PhotoLooks], second_look.SecondLook]:
     """Every validation photo's looks, and the second-look setting chosen on them."""
     looked = second_look.looks(classifier, read_all(sets["val_paths"]))
-    chosen, tried = second_look.choose(looked, sets["val_labels"], sets["val_sources"])
-    figures = second_look.report(looked, sets["val_labels"], sets["val_sources"], chosen, tried)
+    chosen, _ = second_look.choose(looked, sets["val_labels"], sets["val_sources"])
+    figures = second_look.report(looked, sets["val_labels"], sets["val_sources"], chosen)
     log(f"second look: {asdict(chosen)}; validation {figures['first_look']} -> {figures['chosen']}")
     return looked, chosen
 
@@ -220,13 +220,13 @@ def convert(run: Path, out: Path, *, rules: Rules = Rules(), log: Callable[[str]
         limits = measure.fit_thresholds(val_answers, sets["val_labels"], sets["val_sources"], dog_scores)
         test_answers = second_look.answers(test_looks, chosen_look)[0]
         non_cats = second_look.answers(second_look.looks(served, measure.non_cat_photos(), margin), chosen_look)[0]
-        left_out = (
+        unknown_answers = (
             second_look.answers(second_look.looks(served, read_all(unknown["test_paths"]), margin), chosen_look)[0]
             if unknown["test_paths"]
             else None
         )
         figures = measure.measure_test(
-            sets, breeds, limits, val_answers, test_answers, dog_scores, non_cats.cat_scores, left_out
+            sets, breeds, limits, val_answers, test_answers, dog_scores, non_cats.cat_scores, unknown_answers
         )
         figures["second_look"] = second_look.test_report(test_looks, sets["test_labels"], sets["test_sources"], chosen_look)
         figures["second_look"]["validation"] = second_look.report(looked, sets["val_labels"], sets["val_sources"], chosen_look)
