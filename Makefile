@@ -21,8 +21,8 @@ run: ## set up the runtime, start the local server on PORT (8080), classify a re
 test: setup-dev lint check-infra ## set up everything and pass every test
 	$(PY) -m pytest
 
-test-fast: setup-unit ## the inner loop: unit tests only (a light setup: no training stack)
-	$(PY) -m pytest tests/unit -q
+test-fast: setup-unit ## the inner loop: unit and infrastructure tests (a light setup: no training stack)
+	$(PY) -m pytest tests/unit tests/infrastructure -q
 
 MUTATE_MAX ?= 1500 # seconds: mutmut stops there; `make mutate` again resumes where it stopped
 MUTMUT := PYTHONPATH=.venv/mutmut $(PY) -m mutmut
