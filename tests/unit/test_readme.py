@@ -61,3 +61,13 @@ def test_the_docs_say_what_make_bench_needs_and_how_long_it_takes() -> None:
     said = text[text.index("`make bench` needs") :][:900]
     assert "dev setup" in said and "root" in said and "idle" in said
     assert re.search(r"takes (several|about|\d+) minutes", said) and re.search(r"\d+ s\b", said)
+
+
+def test_the_readmes_front_door_lists_every_route_of_the_api() -> None:
+    """The one table of routes (catbreed.gateway.ROUTES) is what the README names, no more, no less."""
+    from catbreed.gateway import ROUTES
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    front_door = text[text.index("**Front door**") :].split("- **", 1)[0]
+    named = set(re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`]*)`", front_door))
+    assert named == {(route.method, route.path) for route in ROUTES}
