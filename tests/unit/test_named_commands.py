@@ -1,11 +1,10 @@
-"""Every script (`scripts/NAME.py`) and every module of the project (`python -m catbreed_local.X`)
-that the docs, the code's messages, the Makefile or the template name exists: a newcomer who
-types what they read finds it."""
+"""Every script of scripts/ and every module of the project's packages (run with Python's -m
+switch) that the docs, the code's messages, the Makefile or the template name exists: a
+newcomer who types what they read finds it."""
 
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 
@@ -16,16 +15,26 @@ SCRIPT = re.compile(r"\bscripts/([\w-]+\.(?:py|sh))\b")
 MODULE = re.compile(r"-m (" + "|".join(PACKAGES) + r")((?:\.\w+)*)\b")
 
 
-def tracked_text_files() -> list[str]:
-    names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    kinds = (".py", ".md", ".sh", ".yaml", ".txt", "Makefile")
-    return [name for name in names if name.endswith(kinds) and not name.startswith("model/") and (ROOT / name).is_file()]
+SKIP = {".git", "node_modules", "mutants", "runs", "data", "feedback-local", "model", "__pycache__", ".aws-sam", "build"}
+KINDS = {".py", ".md", ".sh", ".yaml", ".txt"}
+
+
+def text_files() -> list[str]:
+    """The project's own text files (no venv, data, runs or shipped model), as paths from ROOT."""
+    found = []
+    for path in ROOT.rglob("*"):
+        parts = path.relative_to(ROOT).parts
+        if any(part in SKIP or part.startswith(".venv") for part in parts) or not path.is_file():
+            continue
+        if path.suffix in KINDS or path.name == "Makefile":
+            found.append(str(path.relative_to(ROOT)))
+    return sorted(found)
 
 
 def named() -> list[tuple[str, str]]:
     """(file, what it names) for every script path and project module in the tracked text."""
     found = set()
-    for name in tracked_text_files():
+    for name in text_files():
         text = (ROOT / name).read_text(errors="replace")
         found |= {(name, f"scripts/{script}") for script in SCRIPT.findall(text)}
         found |= {(name, package + rest) for package, rest in MODULE.findall(text)}
