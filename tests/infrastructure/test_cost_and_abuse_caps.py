@@ -8,60 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from bench.lambda_cost import MEMORY_SIZES_MB, P95_TARGET_MS, SizeResult, cheapest_size
 
-from .stack import TEMPLATE
-
-STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/catbreed/5f1c7a40-9b3e-11f0-8d2e-0a1b2c3d4e5f"
-PSEUDO = {"AWS::StackId": STACK_ID, "AWS::StackName": "catbreed", "AWS::URLSuffix": "amazonaws.com"}
-
-
-def resolve(node: Any, region: str, conditions: dict[str, bool]) -> Any:
-    """A value with CloudFormation's Ref (pseudo parameters), Join, Select, Split, Sub and If
-    worked out for one stack (the resource references in Sub are left as they are)."""
-    pseudo = {**PSEUDO, "AWS::Region": region}
-    if isinstance(node, list):
-        values = [resolve(item, region, conditions) for item in node]
-        return [v for v in values if v is not NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    if len(node) == 1:
-        ((name, args),) = node.items()
-        if name == "Ref" and args in pseudo:
-            return pseudo[args]
-        if name == "Ref" and args == "AWS::NoValue":
-            return NO_VALUE
-        if name == "Fn::If":
-            condition, yes, no = args
-            return resolve(yes if conditions[condition] else no, region, conditions)
-        if name == "Fn::Join":
-            separator, items = args
-            return separator.join(resolve(items, region, conditions))
-        if name == "Fn::Select":
-            index, items = resolve(args, region, conditions)
-            return items[int(index)]
-        if name == "Fn::Split":
-            separator, text = resolve(args, region, conditions)
-            return text.split(separator)
-        if name == "Fn::Sub" and isinstance(args, str):
-            return re.sub(r"\$\{(AWS::\w+)\}", lambda m: pseudo[m.group(1)], args)
-    return {key: resolve(value, region, conditions) for key, value in node.items()}
-
-
-NO_VALUE = object()
-
-
-def csp(deployed: dict, region: str, per_ip: bool) -> dict[str, list[str]]:
-    config = deployed["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
-    header = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]
-    assert header["Override"] is True
-    text = resolve(header["ContentSecurityPolicy"], region, {"PerIpLimit": per_ip})
-    return {d.split()[0]: d.split()[1:] for d in text.split("; ")}
+from .stack import TEMPLATE, csp, resolve
 
 
 def upload_bucket_name(deployed: dict, region: str) -> str:
