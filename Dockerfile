@@ -19,7 +19,7 @@ RUN pip install --no-cache-dir --require-hashes --only-binary :all: --target "${
     && rm -rf /tmp/build
 
 # What the function runs, nothing else: the runtime package, the model and its card, the
-# handler (tests/unit/test_image.py checks the list).
+# handler (tests/unit/test_container_image.py checks the list).
 COPY catbreed/ ${LAMBDA_TASK_ROOT}/catbreed/
 COPY model/catbreed.tflite model/model_card.json ${LAMBDA_TASK_ROOT}/model/
 COPY lambda_function.py ${LAMBDA_TASK_ROOT}/

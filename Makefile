@@ -21,8 +21,8 @@ run: ## set up the runtime, start the local server on PORT (8080), classify a re
 test: setup-dev lint check-infra ## set up everything and pass every test
 	$(PY) -m pytest
 
-test-fast: setup-unit ## the inner loop: unit tests only (a light setup: no training stack)
-	$(PY) -m pytest tests/unit -q
+test-fast: setup-unit ## the inner loop: unit and infrastructure tests (a light setup: no training stack)
+	$(PY) -m pytest tests/unit tests/infrastructure -q
 
 MUTATE_MAX ?= 1500 # seconds: mutmut stops there; `make mutate` again resumes where it stopped
 MUTMUT := PYTHONPATH=.venv/mutmut $(PY) -m mutmut
@@ -67,9 +67,9 @@ DATA ?= $(foreach root,$(ROOT_ORDER),$(filter $(DATA_HOME)/$(root),$(HOME_ROOTS)
 RUN ?= runs/shipped
 ROOTS := $(strip $(DATA))
 # the defaults of training.train (Lite2, 2 views, top 6 blocks, 4 epochs, distillation) plus these choices;
-# convert_model.py's defaults are the shipped recipe (float32: int8 fails its rule; breeds learned on validation; README: Training)
+# convert_model.py's defaults are the shipped recipe (float32: int8 fails its rule; breeds learned on validation; docs/training.md)
 TRAIN_FLAGS := --source-weight web=0.5 petfinder=0.3 thumbs=0.5 --views-per-source thumbs=1 --min-photos 40
-# Owners' photos, exported by `python -m catbreed_local.feedback_export` and reviewed by a person (README: Feedback):
+# Owners' photos, exported by `python -m catbreed_local.feedback_export` and reviewed by a person (docs/feedback.md):
 # `make train FEEDBACK=runs/feedback` adds that folder as one more root, weighed FEEDBACK_WEIGHT.
 FEEDBACK ?=
 FEEDBACK_WEIGHT ?= 0.5
@@ -86,7 +86,7 @@ endif
 CONVERT_FLAGS :=
 # The candidate is converted into $(RUN)/model (seeded with the card of the model in service, whose
 # breeds the breed rule holds to a lower bar), then the promotion gate compares it with model/ on
-# the run's test photos and ships it there only if no measure is worse beyond the noise (README: Training).
+# the run's test photos and ships it there only if no measure is worse beyond the noise (docs/rollout.md).
 PROMOTE_FLAGS ?=
 ifneq ($(filter train,$(MAKECMDGOALS)),)
 ifeq ($(ROOTS),)

@@ -7,7 +7,7 @@ float32 is the default and the shipped recipe. int8 (weights and activations, fl
 and output) must answer as the float model does, by what people see (training/agreement.py),
 first on validation (keeping the worst-quantized layers in float if needed) and then on the
 test photos, or nothing is written and this exits with 1; on the shipped model it does not
-(README: Training).
+(docs/training.md).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ whose peak resident memory (VmHWM, Linux) is reported next to the same process's
 
     .venv/bin/python -m bench.decode_memory [--json]
 
-The bar: every accepted photo under half of the function's 1,024 MB; photos past the decoding
-budget (catbreed.preprocessing.DECODE_MAX_BYTES) refused before they are decoded.
+The bar: the worst accepted photo fits every memory size the template allows (its MemorySize
+parameter: from its MinValue up), and it says from which size up that peak is under half the
+function's memory; photos past the decoding budget (catbreed.preprocessing.DECODE_MAX_BYTES)
+are refused before they are decoded.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from pathlib import Path
 from PIL import Image
 
 from catbreed.preprocessing import DECODE_MAX_BYTES, MAX_PIXELS, bytes_per_pixel
+from catbreed_local.check_wheels import template_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FUNCTION_MB = 1024
 # VmHWM: the process's own high-water mark (ru_maxrss would carry over the forking parent's)
 CHILD = """
 import sys, time
@@ -87,6 +89,19 @@ CASES = [  # name, mode, format, pixels (None: the largest accepted), transparen
 ]
 
 
+def memory_verdict(peak_mb: float, memory_size: dict) -> str:
+    """What a process peaking at `peak_mb` means at each size the template's MemorySize
+    parameter allows (MinValue, Default, MaxValue)."""
+    least, default, most = (int(memory_size[key]) for key in ("MinValue", "Default", "MaxValue"))
+    half_from = math.ceil(2 * peak_mb)
+    allowed = f"the template allows {least:,} to {most:,} MB, default {default:,}"
+    if peak_mb > least:
+        return f"does NOT fit below {math.ceil(peak_mb):,} MB ({allowed}): raise MinValue or lower DECODE_MAX_BYTES"
+    half = "the default included" if default >= half_from else f"not at the default, {default:,} MB"
+    return (f"fits every size ({allowed}), with {least - peak_mb:,.0f} MB to spare at {least:,} MB; "
+            f"under half of the function's memory from {half_from:,} MB up, {half}")
+
+
 def measure(data: bytes) -> tuple[float, float, str, float]:
     """(MB before, peak MB, outcome, seconds) of a fresh process classifying `data`."""
     with tempfile.NamedTemporaryFile(suffix=".img") as file:
@@ -127,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps({"rows": rows, "worst_accepted_peak_mb": worst}, indent=2))
     else:
-        print(f"worst accepted photo: {worst} MB peak; the bar is {FUNCTION_MB // 2} MB (half the function's memory)")
+        print(f"worst accepted photo: {worst} MB peak: {memory_verdict(worst, template_parameters()['MemorySize'])}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """What a Lambda memory size buys and costs: its share of a vCPU, and the price of a million
-predictions at a measured duration (used by the benchmark, `python -m bench`, and the README's cost table).
+predictions at a measured duration (used by the benchmark, `python -m bench`, and the cost table of docs/benchmark.md).
 
 Lambda gives a function CPU in proportion to its memory: one full vCPU at 1,769 MB, a
 proportional share below it, and more vCPUs above it (6 at 10,240 MB). Our handler runs one

@@ -1,5 +1,5 @@
 """The benchmark's figures as text and a picture: the summary table, the Markdown table of
-memory sizes (the README's cost table) and docs/lambda-cost.png."""
+memory sizes (the cost table of docs/benchmark.md) and docs/lambda-cost.png."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def dollars(figures: dict) -> str:
 
 
 def print_sizes(table: dict) -> None:
-    """One Markdown row per memory size (the README's cost table): both models' warm p50/p95,
+    """One Markdown row per memory size (the cost table of docs/benchmark.md): both models' warm p50/p95,
     cold start and cost per million on x86_64 and arm64, and how many times cheaper we are."""
     models, machine = table["models"], table["machine"]
     print(

@@ -6,7 +6,7 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 
 # A photo sent in the request itself (base64 JSON or a raw body). A synchronous Lambda invoke
 # takes at most 6,291,456 bytes of event, and the HTTP API base64-encodes raw bodies, so the
-# largest photo that reaches the function is about 4.49 MiB (see the README); refusing past
+# largest photo that reaches the function is about 4.49 MiB (see docs/ways-in.md); refusing past
 # 4 MiB keeps our own 413 in front of AWS's.
 DIRECT_MAX_BYTES = 4 * 1024 * 1024
 

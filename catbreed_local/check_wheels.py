@@ -38,10 +38,14 @@ class _IgnoreTags(yaml.SafeLoader):
 _IgnoreTags.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+def template_parameters(template: Path = TEMPLATE) -> dict:
+    """The template's parameters, as written (plain values only)."""
+    return yaml.load(template.read_text(), Loader=_IgnoreTags)["Parameters"]
+
+
 def architectures(template: Path = TEMPLATE) -> list[str]:
     """The architectures the template lets a deployment pick."""
-    parameters = yaml.load(template.read_text(), Loader=_IgnoreTags)["Parameters"]
-    return list(parameters["Architecture"]["AllowedValues"])
+    return list(template_parameters(template)["Architecture"]["AllowedValues"])
 
 
 def platforms(architecture: str) -> list[str]:

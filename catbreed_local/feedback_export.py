@@ -10,7 +10,7 @@ model answered when the owner said it was right), photos labelled "mix", "not_a_
 OUT/manifest.csv (one row a photo: what the client said the model answered, what the model
 answers for the kept photo, whether they agree, what the owner said, when), and
 OUT/NOT_REVIEWED.txt, which `make train FEEDBACK=OUT` refuses until a person has looked at
-every photo and deleted the file. Owners' corrections are untrusted input (README: Feedback),
+every photo and deleted the file. Owners' corrections are untrusted input (docs/feedback.md),
 and so is the store itself: a record that is not what POST /feedback writes (its id, labels,
 photo name) is left out and named, and no path leaves OUT or the store.
 

@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--against-run", type=Path, help="the in-service model's training run: its training photos are left out"
     )
-    parser.add_argument("--feedback", type=Path, help="a reviewed export of scripts/export_feedback.py")
+    parser.add_argument("--feedback", type=Path, help="a reviewed export of python -m catbreed_local.feedback_export")
     parser.add_argument("--dogs", type=Path, default=DOGS, help="dog photos (skipped when the folder is absent)")
     parser.add_argument("--report", type=Path, help="write the comparison as JSON here")
     parser.add_argument("--ship", action="store_true", help="when accepted, copy the candidate's files over --against")
@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.ship:
         promotion.ship(args.candidate, args.against)
-        print(f"ACCEPTED and shipped into {args.against}; regenerate the golden answers: scripts/update_golden.py")
+        golden = ".venv/bin/python -m catbreed_local.update_golden"
+        print(f"ACCEPTED and shipped into {args.against}; regenerate the golden answers: {golden}")
     else:
         print("ACCEPTED: no measure is worse beyond the noise.")
     return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up the project's virtual environment.
 #   scripts/setup.sh run   the runtime only: serve the shipped model (fast)
-#   scripts/setup.sh unit  the runtime and what the unit tests need (make test-fast)
+#   scripts/setup.sh unit  the runtime and what the unit and infrastructure tests need (make test-fast)
 #   scripts/setup.sh dev   everything: training, tests, linters, headless Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,7 @@
 """Test helpers: where the fixture photos are, events built from the samples in events/,
 calls through each way in with every answer checked against docs/openapi.yaml, a loopback
-server, photo bytes, and boto3 clients for moto's server."""
+server, photo bytes, the metrics in the function's log records, and boto3 clients for moto's
+server."""
 
 from __future__ import annotations
 
@@ -212,6 +213,17 @@ def decompression_bomb(width: int, height: int, bit_depth: int = 8, color_type: 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def metric_values(records: list[dict]) -> dict[str, list]:
+    """Each EMF metric's values, with the dimensions of its record."""
+    values: dict[str, list] = {}
+    for record in records:
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            dimensions = {name: record[name] for group in directive["Dimensions"] for name in group}
+            for metric in directive["Metrics"]:
+                values.setdefault(metric["Name"], []).extend((value, dimensions) for value in record[metric["Name"]])
+    return values
 
 
 # --- AWS on 127.0.0.1 (moto's server: the moto_endpoint fixture) ---------------------------

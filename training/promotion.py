@@ -3,7 +3,7 @@
 Both models answer the same photos through the function's own code (catbreed.service, as
 `POST /predict` answers): the candidate run's test photos (its `split.json`, which no choice
 in training or conversion looked at), the tuning dogs when there are any, and, when given, a
-reviewed feedback export (scripts/export_feedback.py). The measures, each one share per photo:
+reviewed feedback export (python -m catbreed_local.feedback_export). The measures, each one share per photo:
 
 - top-1 on every test photo whose breed either model knows, on the curated root (`oxford`) and
   on the shelter root (`petfinder`), each when the test photos hold that root;
@@ -47,7 +47,7 @@ from training.data import IMAGE_SUFFIXES, read_folder_root
 ALPHA = 0.05
 SHELTER = "petfinder"
 FEEDBACK = "feedback"
-NOT_REVIEWED = "NOT_REVIEWED.txt"  # the marker scripts/export_feedback.py leaves until a person has reviewed the export
+NOT_REVIEWED = "NOT_REVIEWED.txt"  # the marker catbreed_local.feedback_export leaves until a person has reviewed the export
 
 
 class GateError(Exception):
@@ -146,7 +146,7 @@ def feedback_photos(export: Path, exclude: set[Path]) -> list[Photo]:
     """The photos of a reviewed feedback export, <export>/<Breed>/*, but those in `exclude`
     (photos a run trained on or tested: `make train FEEDBACK=` adds an export to the data)."""
     if not (export / "manifest.csv").exists():
-        raise GateError(f"{export} is not a folder made by scripts/export_feedback.py")
+        raise GateError(f"{export} is not a folder made by python -m catbreed_local.feedback_export")
     if (export / NOT_REVIEWED).exists():
         raise GateError(f"{export} is not reviewed yet: look at every photo, then delete {export / NOT_REVIEWED}")
     return [

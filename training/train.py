@@ -1,7 +1,7 @@
-"""Train the breed model.
+"""Train the breed model. `make train` runs the shipped recipe (these defaults plus the
+Makefile's TRAIN_FLAGS; docs/training.md), then conversion and the promotion gate. By hand:
 
-    python -m training.train --data ../shared/data/cats/oxford ../shared/data/cats/web \
-        --backbone efficientnet_lite0 --out runs/lite0
+    python -m training.train --out runs/mine --data data/cats/oxford ~/my-cats --min-photos 40
 
 Steps: read photos, drop near-duplicates, stratified seeded train/validation/test split.
 Every training photo is turned into several views (the centre square as served, random
@@ -207,7 +207,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     arg("--weights", default="imagenet", help="xception only: 'imagenet', a local .h5, or 'none' (random, for tests)")
     arg("--input-size", type=int, default=None, help="xception only (default 299)")
     arg("--out", type=Path, required=True)
-    arg("--cache", type=Path, default=default["cache"], help="where photo hashes are kept between runs")
+    arg("--cache", type=Path, default=default["cache"],
+        help="kept between runs: photo hashes and the backbone's bottom activations (gigabytes; the log says how many)")
     arg("--val-fraction", type=float, default=default["val_fraction"])
     arg("--test-fraction", type=float, default=default["test_fraction"])
     arg("--seed", type=int, default=default["seed"])

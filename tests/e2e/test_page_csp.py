@@ -10,8 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from ..helpers import FIXTURES
-from ..unit.test_template import deployed  # noqa: F401 - the fixture
-from ..unit.test_template_caps import csp
+from ..infrastructure.stack import csp, translate
 from .test_page import browser, pytestmark, site  # noqa: F401 - fixtures and the skip
 
 RECORD_VIOLATIONS = """
@@ -38,9 +37,10 @@ def open_with_csp(browser, site: str, policy: str) -> object:  # noqa: F811
     return page
 
 
-@pytest.fixture()
-def page_csp(deployed: dict) -> str:  # noqa: F811
-    return header(csp(deployed, "eu-west-1", per_ip=False))
+@pytest.fixture(scope="module")
+def page_csp() -> str:
+    """The page's Content-Security-Policy header as the deployed stack sends it."""
+    return header(csp(translate(), "eu-west-1", per_ip=False))
 
 
 def test_the_page_answers_a_photo_under_its_csp(browser, site: str, page_csp: str) -> None:  # noqa: F811

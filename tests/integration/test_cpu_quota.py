@@ -1,7 +1,7 @@
 """The benchmark's CPU quota: a child process started with `CpuQuota.join` runs inside a
 cgroup of its own whose quota is the memory size's share, and the cgroup is gone afterwards.
 Skipped, with the reason, where this machine gives no CPU quota (not root, no controller);
-the benchmark then estimates each size from the whole-core time (checked here too)."""
+the benchmark then estimates each size from the whole-core time (tests/unit/test_bench_sizes.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from bench.cpu_quota import CpuQuota, unavailable
 from bench.lambda_cost import cfs_quota_us
-from bench.sizes import estimated_at_memory_size
 
 ROOT = Path(__file__).resolve().parents[2]
 REASON = unavailable()
@@ -36,14 +35,3 @@ def test_a_child_runs_under_the_quota_of_its_memory_size() -> None:
         assert quota.throttled_us() >= 0
         path = quota.path
     assert not path.exists()
-
-
-def test_without_a_quota_each_size_is_estimated_from_the_whole_core_time() -> None:
-    whole_core = {"handler_ms": [10.0] * 19 + [20.0], "cold_s": 0.5}
-    at_512 = estimated_at_memory_size(512, whole_core)
-    assert at_512["estimated"] is True
-    assert at_512["p50_ms"] == pytest.approx(10 * 1769 / 512, abs=0.01)  # CPU-bound: time over the share
-    assert at_512["cold_start_ms"] == round(500 * 1769 / 512)
-    at_3008 = estimated_at_memory_size(3008, whole_core)
-    assert at_3008["p50_ms"] == 10.0  # one thread gains nothing past one vCPU
-    assert at_3008["usd_per_million"]["x86_64"] > at_512["usd_per_million"]["x86_64"]

@@ -1,6 +1,6 @@
-"""The curl commands README.md shows for a local file (a raw photo to POST /predict, an
-event to the emulator route) work as written against the local server, which serves both
-(the container's emulator takes the same requests)."""
+"""The curl commands README.md and the docs/ pages show for a local file (a raw photo to
+POST /predict, an event to the emulator route) work as written against the local server, which
+serves both (the container's emulator takes the same requests)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl
 
 
 def readme_curls() -> list[str]:
-    """README's curl lines that send a file of the repository (nothing from the internet)."""
-    lines = (ROOT / "README.md").read_text().replace("\\\n", " ").splitlines()
+    """The curl lines of README.md and docs/*.md that send a file of the repository (nothing
+    from the internet)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    lines = "\n".join(page.read_text() for page in pages).replace("\\\n", " ").splitlines()
     return [line.strip() for line in lines if line.strip().startswith("curl ") and re.search(r"@(events|tests)/", line)]
 
 

@@ -22,8 +22,7 @@ from catbreed.gateway import Gateway
 from catbreed.limits import FEEDBACK_TEXT_MAX_CHARS
 from catbreed.service import Service
 
-from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, call_http, encode, v2_event
-from .test_telemetry import metric_values
+from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, call_http, encode, metric_values, v2_event
 
 
 @pytest.fixture()

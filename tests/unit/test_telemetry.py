@@ -12,18 +12,7 @@ from catbreed.feedback_store import FolderStore
 from catbreed.gateway import Gateway
 from catbreed.service import Service
 
-from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, v2_event
-
-
-def metric_values(records: list[dict]) -> dict[str, list]:
-    """Each EMF metric's values, with the dimensions of its record."""
-    values: dict[str, list] = {}
-    for record in records:
-        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
-            dimensions = {name: record[name] for group in directive["Dimensions"] for name in group}
-            for metric in directive["Metrics"]:
-                values.setdefault(metric["Name"], []).extend((value, dimensions) for value in record[metric["Name"]])
-    return values
+from ..helpers import FIXTURES, LOOPBACK_ONLY, b64, metric_values, v2_event
 
 
 def test_one_request_record_with_its_facts_and_never_the_photo(gateway, cat_jpeg: bytes, telemetry_records) -> None:

@@ -21,23 +21,11 @@ from catbreed.gateway import Gateway
 from catbreed.service import Service
 
 from ..helpers import LOOPBACK_ONLY, b64, v2_event
-from .test_feedback_template import dashboard_widgets
-from .test_template import IMAGE, TEMPLATE, deployed, template  # noqa: F401 - the fixtures
+from .stack import translate
+from .test_feedback_stack import dashboard_widgets
 
 ALIAS = "ClassifierFunctionAliaslive"
 ROLLBACK_ALARMS = ["CanaryErrorsAlarm", "CanaryLatencyAlarm", "CanaryNotACatAlarm", "CanaryNotSureAlarm"]
-
-
-def translate(**parameters: str) -> dict:
-    import boto3
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-    from samtranslator.yaml_helper import yaml_parse
-
-    sam = yaml_parse(TEMPLATE.read_text())
-    sam["Resources"]["ClassifierFunction"]["Properties"]["ImageUri"] = IMAGE
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
-    return translator.translate(sam, parameter_values=parameters, get_managed_policy_map=dict)
 
 
 def of_type(stack: dict, kind: str) -> dict[str, dict]:
@@ -50,7 +38,7 @@ def new_version(stack: dict) -> dict:
     return {"Fn::GetAtt": [version, "Version"]}
 
 
-def test_each_deployment_publishes_a_version_behind_the_alias_live(deployed: dict) -> None:  # noqa: F811
+def test_each_deployment_publishes_a_version_behind_the_alias_live(deployed: dict) -> None:
     (version,) = of_type(deployed, "AWS::Lambda::Version").values()
     assert version["Properties"]["FunctionName"] == {"Ref": "ClassifierFunction"}
     alias = deployed["Resources"][ALIAS]
@@ -60,7 +48,7 @@ def test_each_deployment_publishes_a_version_behind_the_alias_live(deployed: dic
     assert update["DeploymentGroupName"] == {"Ref": "ClassifierFunctionDeploymentGroup"}
 
 
-def test_the_page_the_api_and_bulk_call_the_alias(deployed: dict) -> None:  # noqa: F811
+def test_the_page_the_api_and_bulk_call_the_alias(deployed: dict) -> None:
     """So they keep working during a shift: every request goes to the version the alias gives it."""
     paths = deployed["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
     uris = [op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"] for ops in paths.values() for op in ops.values()]
@@ -71,7 +59,7 @@ def test_the_page_the_api_and_bulk_call_the_alias(deployed: dict) -> None:  # no
     assert substitutions["FunctionArn"] == {"Ref": ALIAS}
 
 
-def test_a_canary_by_default_and_all_at_once_as_a_parameter(deployed: dict) -> None:  # noqa: F811
+def test_a_canary_by_default_and_all_at_once_as_a_parameter(deployed: dict) -> None:
     def config(stack: dict) -> str:
         group = stack["Resources"]["ClassifierFunctionDeploymentGroup"]["Properties"]
         pattern, names = group["DeploymentConfigName"]["Fn::Sub"]
@@ -82,7 +70,7 @@ def test_a_canary_by_default_and_all_at_once_as_a_parameter(deployed: dict) -> N
     assert "AllAtOnce" in deployed["Parameters"]["DeploymentType"]["AllowedValues"]
 
 
-def test_an_alarm_rolls_the_deployment_back(deployed: dict) -> None:  # noqa: F811
+def test_an_alarm_rolls_the_deployment_back(deployed: dict) -> None:
     group = deployed["Resources"]["ClassifierFunctionDeploymentGroup"]["Properties"]
     assert group["AlarmConfiguration"] == {"Enabled": True, "Alarms": [{"Name": {"Ref": name}} for name in ROLLBACK_ALARMS]}
     assert group["AutoRollbackConfiguration"]["Enabled"] is True
@@ -97,7 +85,7 @@ def dimensions_of(alarm: dict) -> list[dict]:
     return [{d["Name"]: d["Value"] for d in metric["Dimensions"]} for metric in stats]
 
 
-def test_the_alarms_watch_the_version_being_deployed(deployed: dict) -> None:  # noqa: F811
+def test_the_alarms_watch_the_version_being_deployed(deployed: dict) -> None:
     version = new_version(deployed)
     lambda_metric = {"FunctionName": {"Ref": "ClassifierFunction"}, "Resource": {"Fn::Sub": "${ClassifierFunction}:live"}}
     for name in ROLLBACK_ALARMS:
@@ -143,7 +131,7 @@ def shares(new: tuple[int, int], others: tuple[int, int]) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("name", ["CanaryNotACatAlarm", "CanaryNotSureAlarm"])
-def test_a_jump_in_not_sure_or_not_a_cat_against_the_other_versions_rolls_back(deployed: dict, name: str) -> None:  # noqa: F811
+def test_a_jump_in_not_sure_or_not_a_cat_against_the_other_versions_rolls_back(deployed: dict, name: str) -> None:
     alarm = deployed["Resources"][name]["Properties"]
     assert alarm["Threshold"] == {"Ref": "AnswerShareJumpPoints"}
     jump = float(deployed["Parameters"]["AnswerShareJumpPoints"]["Default"])
@@ -160,7 +148,7 @@ def test_a_jump_in_not_sure_or_not_a_cat_against_the_other_versions_rolls_back(d
     assert not fires(alarm, {"newHits": 500, "newAnswers": 1000, "allHits": 500, "allAnswers": 1000}, jump)  # all on it
 
 
-def test_failures_of_the_new_version_roll_back(deployed: dict) -> None:  # noqa: F811
+def test_failures_of_the_new_version_roll_back(deployed: dict) -> None:
     alarm = deployed["Resources"]["CanaryErrorsAlarm"]["Properties"]
     threshold = alarm["Threshold"]
     assert fires(alarm, {"invocations": 40, "crashes": 2, "internal": 1}, threshold)  # 7.5%
@@ -179,7 +167,7 @@ def logged(classifier: Any, tmp_path: Path, cat_jpeg: bytes, telemetry_records) 
     return [r for r in telemetry_records() if r.get("message") == "request"]
 
 
-def test_the_dashboard_tables_answers_and_verdicts_by_model_version_from_the_logs(template: dict, logged: list) -> None:  # noqa: F811
+def test_the_dashboard_tables_answers_and_verdicts_by_model_version_from_the_logs(template: dict, logged: list) -> None:
     tables = dashboard_widgets(template, "log")
     titles = ["Answers by model version", "Owners' verdicts by model version (share right)"]
     assert [t["properties"]["title"] for t in tables] == titles

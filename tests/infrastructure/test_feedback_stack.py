@@ -19,14 +19,12 @@ from catbreed.feedback_store import FolderStore
 from catbreed.gateway import Gateway
 from catbreed.service import Service
 
-from ..helpers import LOOPBACK_ONLY, b64, v2_event
-from .test_telemetry import metric_values
-from .test_template import deployed, template  # noqa: F401 - the fixtures
+from ..helpers import LOOPBACK_ONLY, b64, metric_values, v2_event
 
 SEARCH = re.compile(r"SEARCH\('\{(\w+),([\w,]+)\} MetricName=\"(\w+)\"((?: \w+=\"\w+\")*)'")
 
 
-def test_unreviewed_feedback_expires_sooner_than_reviewed(deployed: dict) -> None:  # noqa: F811
+def test_unreviewed_feedback_expires_sooner_than_reviewed(deployed: dict) -> None:
     from catbreed.feedback_store import PENDING, REVIEW_TAG
 
     assert deployed["Parameters"]["FeedbackRetentionDays"]["Default"] == 365
@@ -40,7 +38,7 @@ def test_unreviewed_feedback_expires_sooner_than_reviewed(deployed: dict) -> Non
     assert pending["ExpirationInDays"] == {"Ref": "FeedbackUnreviewedDays"}
 
 
-def test_post_feedback_has_a_throttle_of_its_own(deployed: dict) -> None:  # noqa: F811
+def test_post_feedback_has_a_throttle_of_its_own(deployed: dict) -> None:
     (stage,) = [r for r in deployed["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
     route = stage["Properties"]["RouteSettings"]["POST /feedback"]
     assert route == {
@@ -51,7 +49,7 @@ def test_post_feedback_has_a_throttle_of_its_own(deployed: dict) -> None:  # noq
 
 
 def test_the_kept_bytes_alarm_watches_the_metric_the_function_emits(
-    deployed: dict, classifier: Any, tmp_path: Path, cat_jpeg: bytes, telemetry_records  # noqa: F811
+    deployed: dict, classifier: Any, tmp_path: Path, cat_jpeg: bytes, telemetry_records
 ) -> None:
     gateway = Gateway(Service(classifier, LOOPBACK_ONLY, feedback=FeedbackDesk(FolderStore(tmp_path))))
     answer = gateway.handle({"image": b64(cat_jpeg)})
@@ -66,7 +64,7 @@ def test_the_kept_bytes_alarm_watches_the_metric_the_function_emits(
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
-def test_every_checkov_skip_says_why(template: dict) -> None:  # noqa: F811
+def test_every_checkov_skip_says_why(template: dict) -> None:
     skips = [
         (name, skip)
         for name, resource in template["Resources"].items()
@@ -77,7 +75,7 @@ def test_every_checkov_skip_says_why(template: dict) -> None:  # noqa: F811
         assert skip["id"].startswith("CKV_") and len(skip.get("comment", "")) > 30, (name, skip)
 
 
-def test_the_function_may_touch_only_feedback_and_uploads_and_list_nothing(deployed: dict) -> None:  # noqa: F811
+def test_the_function_may_touch_only_feedback_and_uploads_and_list_nothing(deployed: dict) -> None:
     resources = deployed["Resources"]
     function = next(r for r in resources.values() if r["Type"] == "AWS::Lambda::Function")
     assert function["Properties"]["Environment"]["Variables"]["CATBREED_FEEDBACK_BUCKET"] == {"Ref": "UploadBucket"}
@@ -99,19 +97,19 @@ def test_the_function_may_touch_only_feedback_and_uploads_and_list_nothing(deplo
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
 
 
-def test_the_feedback_routes_reach_the_function(deployed: dict) -> None:  # noqa: F811
+def test_the_feedback_routes_reach_the_function(deployed: dict) -> None:
     paths = deployed["Resources"]["HttpApi"]["Properties"]["Body"]["paths"]
     assert "post" in paths["/feedback"] and "delete" in paths["/feedback/{id}"]
 
 
-def dashboard_widgets(template: dict, kind: str) -> list[dict]:  # noqa: F811
+def dashboard_widgets(template: dict, kind: str) -> list[dict]:
     """The dashboard's widgets of one type ("metric", or "log": Logs Insights tables)."""
     body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(body.replace("${AWS::Region}", "x").replace("${ClassifierLogGroup}", "group"))["widgets"]
     return [widget for widget in widgets if widget["type"] == kind]
 
 
-def dashboard_metrics(template: dict) -> set[tuple[str, frozenset, frozenset]]:  # noqa: F811
+def dashboard_metrics(template: dict) -> set[tuple[str, frozenset, frozenset]]:
     """(metric, its dimension names, the dimension values it filters on) of every graph."""
     found = set()
     for widget in dashboard_widgets(template, "metric"):
@@ -145,7 +143,7 @@ def emitted(classifier: Any, tmp_path: Path, cat_jpeg: bytes, telemetry_records)
     ]
 
 
-def test_the_dashboard_shows_metrics_the_function_emits(template: dict, emitted: list) -> None:  # noqa: F811
+def test_the_dashboard_shows_metrics_the_function_emits(template: dict, emitted: list) -> None:
     from catbreed.telemetry import NAMESPACE
 
     shown = dashboard_metrics(template)

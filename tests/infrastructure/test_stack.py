@@ -5,53 +5,6 @@ runs it): the API's routes are the contract's, X-Ray tracing, alarms to a topic.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-import yaml
-
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/catbreed:python3.12"
-
-
-class CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short intrinsic tags (!Ref, !Sub, !GetAtt, ...)."""
-
-
-def _intrinsic(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-@pytest.fixture(scope="module")
-def template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
-
-
-@pytest.fixture(scope="module")
-def deployed() -> dict:
-    """The CloudFormation template SAM's transform makes, with the image URI `sam deploy` sets."""
-    import boto3
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-    from samtranslator.yaml_helper import yaml_parse
-
-    sam = yaml_parse(TEMPLATE.read_text())
-    sam["Resources"]["ClassifierFunction"]["Properties"]["ImageUri"] = IMAGE
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
-    return translator.translate(sam, parameter_values={}, get_managed_policy_map=dict)
-
 
 def test_cors_allows_only_the_pages_origin(template: dict) -> None:
     cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
@@ -101,7 +54,7 @@ def test_the_bucket_is_private_and_read_only_by_cloudfront(template: dict) -> No
 def test_the_role_only_writes_its_own_logs(template: dict) -> None:
     role = template["Resources"]["ClassifierRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
-    policy = next(p for p in role["Policies"] if p["PolicyName"] == "write-own-logs")  # S3: test_bulk_template.py
+    policy = next(p for p in role["Policies"] if p["PolicyName"] == "write-own-logs")  # S3: test_uploads_and_bulk.py
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert statement["Resource"] == {"Fn::Sub": "${ClassifierLogGroup.Arn}:*"}
@@ -110,7 +63,7 @@ def test_the_role_only_writes_its_own_logs(template: dict) -> None:
 def test_outputs_name_the_api_page_and_bucket(template: dict) -> None:
     outputs = template["Outputs"]
     assert {"ApiUrl", "PageUrl", "SiteBucketName"} <= set(outputs)
-    condition, through_waf, direct = outputs["ApiUrl"]["Value"]["Fn::If"]  # RateLimitPerIp: tests/unit/test_template_caps.py
+    condition, through_waf, direct = outputs["ApiUrl"]["Value"]["Fn::If"]  # RateLimitPerIp: test_cost_and_abuse_caps.py
     assert condition == "PerIpLimit" and "execute-api" in direct["Fn::Sub"] and "ApiDistribution" in through_waf["Fn::Sub"]
     assert outputs["PageUrl"]["Value"] == {"Fn::Sub": "https://${SiteDistribution.DomainName}"}
 
@@ -126,7 +79,7 @@ def test_the_deployed_api_routes_exactly_the_contracts_operations_to_the_functio
         for operation in operations.values():
             integration = operation["x-amazon-apigateway-integration"]
             assert integration["type"] == "aws_proxy" and integration["payloadFormatVersion"] == "2.0"
-            assert "/functions/${ClassifierFunctionAliaslive}/" in integration["uri"]["Fn::Sub"]  # test_rollout_template.py
+            assert "/functions/${ClassifierFunctionAliaslive}/" in integration["uri"]["Fn::Sub"]  # test_rollout.py
 
 
 def test_the_deployed_api_answers_cors_for_the_page_only(deployed: dict) -> None:
@@ -150,7 +103,7 @@ def test_the_function_is_traced_with_x_ray(deployed: dict) -> None:
 def test_alarms_watch_5xx_rate_throttles_and_p95_duration(deployed: dict) -> None:
     resources = deployed["Resources"]
     alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    # the upload bucket's alarms: tests/unit/test_template_caps.py; kept feedback's: test_feedback_template.py
+    # the upload bucket's alarms: test_cost_and_abuse_caps.py; kept feedback's: test_feedback_stack.py
     uploads = {"UploadBucketBytesAlarm", "UploadBucketObjectsAlarm", "FeedbackKeptBytesAlarm"}
     deployments = {"CanaryErrorsAlarm", "CanaryLatencyAlarm", "CanaryNotACatAlarm", "CanaryNotSureAlarm"}  # a rollout's
     assert set(alarms) == {"Api5xxRateAlarm", "ThrottlesAlarm", "DurationP95Alarm", *uploads, *deployments}

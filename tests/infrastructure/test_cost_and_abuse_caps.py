@@ -1,68 +1,23 @@
-"""Cost and abuse caps in what would deploy (the template after SAM's transform): alarms on
-the upload bucket's size and object count, the optional budget, the optional per-IP limit
-(WAF on CloudFront, us-east-1 only), the API's access log with the caller's address, and the
-page's Content-Security-Policy, resolved as CloudFormation would and checked against the
-upload URL the function really signs."""
+"""Cost and abuse caps in what would deploy (the template after SAM's transform): the default
+memory (the benchmark's choice), alarms on the upload bucket's size and object count, the
+optional budget, the optional per-IP limit (WAF on CloudFront, us-east-1 only), the API's
+access log with the caller's address, and the page's Content-Security-Policy, resolved as
+CloudFormation would and checked against the upload URL the function really signs."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from .test_template import deployed  # noqa: F401 - the fixture
+from bench.lambda_cost import MEMORY_SIZES_MB, P95_TARGET_MS, SizeResult, cheapest_size
 
-STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/catbreed/5f1c7a40-9b3e-11f0-8d2e-0a1b2c3d4e5f"
-PSEUDO = {"AWS::StackId": STACK_ID, "AWS::StackName": "catbreed", "AWS::URLSuffix": "amazonaws.com"}
-
-
-def resolve(node: Any, region: str, conditions: dict[str, bool]) -> Any:
-    """A value with CloudFormation's Ref (pseudo parameters), Join, Select, Split, Sub and If
-    worked out for one stack (the resource references in Sub are left as they are)."""
-    pseudo = {**PSEUDO, "AWS::Region": region}
-    if isinstance(node, list):
-        values = [resolve(item, region, conditions) for item in node]
-        return [v for v in values if v is not NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    if len(node) == 1:
-        ((name, args),) = node.items()
-        if name == "Ref" and args in pseudo:
-            return pseudo[args]
-        if name == "Ref" and args == "AWS::NoValue":
-            return NO_VALUE
-        if name == "Fn::If":
-            condition, yes, no = args
-            return resolve(yes if conditions[condition] else no, region, conditions)
-        if name == "Fn::Join":
-            separator, items = args
-            return separator.join(resolve(items, region, conditions))
-        if name == "Fn::Select":
-            index, items = resolve(args, region, conditions)
-            return items[int(index)]
-        if name == "Fn::Split":
-            separator, text = resolve(args, region, conditions)
-            return text.split(separator)
-        if name == "Fn::Sub" and isinstance(args, str):
-            return re.sub(r"\$\{(AWS::\w+)\}", lambda m: pseudo[m.group(1)], args)
-    return {key: resolve(value, region, conditions) for key, value in node.items()}
+from .stack import TEMPLATE, csp, resolve
 
 
-NO_VALUE = object()
-
-
-def csp(deployed: dict, region: str, per_ip: bool) -> dict[str, list[str]]:  # noqa: F811
-    config = deployed["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
-    header = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]
-    assert header["Override"] is True
-    text = resolve(header["ContentSecurityPolicy"], region, {"PerIpLimit": per_ip})
-    return {d.split()[0]: d.split()[1:] for d in text.split("; ")}
-
-
-def upload_bucket_name(deployed: dict, region: str) -> str:  # noqa: F811
+def upload_bucket_name(deployed: dict, region: str) -> str:
     return resolve(deployed["Resources"]["UploadBucket"]["Properties"]["BucketName"], region, {})
 
 
@@ -81,7 +36,7 @@ def signed_upload_host(bucket: str, region: str) -> str:
 
 @pytest.mark.parametrize("region", ["eu-west-1", "us-east-1"])
 @pytest.mark.parametrize("per_ip", [False, True])
-def test_the_page_may_connect_only_to_itself_the_api_and_its_upload_bucket(deployed: dict, region: str, per_ip: bool) -> None:  # noqa: F811
+def test_the_page_may_connect_only_to_itself_the_api_and_its_upload_bucket(deployed: dict, region: str, per_ip: bool) -> None:
     policy = csp(deployed, region, per_ip)
     bucket = upload_bucket_name(deployed, region)
     assert re.fullmatch(r"catbreed-uploads-[0-9a-f-]{36}", bucket) and len(bucket) <= 63
@@ -97,14 +52,14 @@ def test_the_page_may_connect_only_to_itself_the_api_and_its_upload_bucket(deplo
     assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteHeadersPolicy"}
 
 
-def test_the_page_keeps_the_managed_security_headers(deployed: dict) -> None:  # noqa: F811
+def test_the_page_keeps_the_managed_security_headers(deployed: dict) -> None:
     config = deployed["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert config["FrameOptions"]["FrameOption"] == "DENY"
     assert config["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert config["ContentTypeOptions"] == {"Override": True}
 
 
-def test_the_upload_bucket_alarms_on_its_daily_size_and_object_count(deployed: dict) -> None:  # noqa: F811
+def test_the_upload_bucket_alarms_on_its_daily_size_and_object_count(deployed: dict) -> None:
     resources = deployed["Resources"]
     expected = {
         "UploadBucketBytesAlarm": ("BucketSizeBytes", "StandardStorage", "UploadAlarmBytes"),
@@ -123,7 +78,7 @@ def test_the_upload_bucket_alarms_on_its_daily_size_and_object_count(deployed: d
     assert deployed["Parameters"]["UploadAlarmBytes"]["Default"] == 1073741824
 
 
-def test_the_budget_is_there_only_with_an_amount_and_mails_its_address(deployed: dict) -> None:  # noqa: F811
+def test_the_budget_is_there_only_with_an_amount_and_mails_its_address(deployed: dict) -> None:
     budget = deployed["Resources"]["CostBudget"]
     assert budget["Condition"] == "HasBudget"
     assert deployed["Conditions"]["HasBudget"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "BudgetMonthlyUsd"}, ""]}]}
@@ -143,7 +98,7 @@ def test_the_budget_is_there_only_with_an_amount_and_mails_its_address(deployed:
     assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "BudgetEmail"}, ""]}]}
 
 
-def test_the_per_ip_limit_is_waf_on_cloudfront_in_front_of_the_api_when_asked_for(deployed: dict) -> None:  # noqa: F811
+def test_the_per_ip_limit_is_waf_on_cloudfront_in_front_of_the_api_when_asked_for(deployed: dict) -> None:
     resources = deployed["Resources"]
     assert deployed["Parameters"]["RateLimitPerIp"]["Default"] == 0  # off unless asked for
     assert deployed["Conditions"]["PerIpLimit"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RateLimitPerIp"}, 0]}]}
@@ -179,7 +134,7 @@ def test_the_per_ip_limit_is_waf_on_cloudfront_in_front_of_the_api_when_asked_fo
     assert url[0] == "PerIpLimit" and url[1] == {"Fn::Sub": "https://${ApiDistribution.DomainName}"}
 
 
-def test_the_api_logs_every_request_with_the_callers_address(deployed: dict) -> None:  # noqa: F811
+def test_the_api_logs_every_request_with_the_callers_address(deployed: dict) -> None:
     resources = deployed["Resources"]
     (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
     settings = stage["Properties"]["AccessLogSettings"]
@@ -190,7 +145,7 @@ def test_the_api_logs_every_request_with_the_callers_address(deployed: dict) -> 
     assert resources["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-def test_access_logs_of_buckets_and_distributions_are_an_option_off_by_default(deployed: dict) -> None:  # noqa: F811
+def test_access_logs_of_buckets_and_distributions_are_an_option_off_by_default(deployed: dict) -> None:
     resources = deployed["Resources"]
     assert deployed["Parameters"]["AccessLogs"]["Default"] == "false"
     assert resources["AccessLogBucket"]["Condition"] == resources["AccessLogBucketPolicy"]["Condition"] == "KeepAccessLogs"
@@ -212,8 +167,21 @@ def test_access_logs_of_buckets_and_distributions_are_an_option_off_by_default(d
     ],
 )
 def test_bulk_prefixes_may_not_be_the_whole_bucket_or_owners_photos(
-    deployed: dict, parameter: str, refused: list[str], taken: list[str]  # noqa: F811
+    deployed: dict, parameter: str, refused: list[str], taken: list[str]
 ) -> None:
     pattern = re.compile(deployed["Parameters"][parameter]["AllowedPattern"])
     assert [p for p in refused if pattern.fullmatch(p)] == []
     assert [p for p in taken if not pattern.fullmatch(p)] == []
+
+
+def test_the_default_memory_is_the_benchmarks_choice_from_its_committed_figures(template: dict) -> None:
+    """docs/lambda-cost.json is what `make bench` wrote; the default must follow it."""
+    measured = json.loads((TEMPLATE.parent / "docs" / "lambda-cost.json").read_text())
+    shipped = measured["models"]["shipped"]
+    assert sorted(int(mb) for mb in shipped) == sorted(MEMORY_SIZES_MB)
+    assert measured["p95_target_ms"] == P95_TARGET_MS
+    choice = cheapest_size(
+        [SizeResult(int(mb), f["p95_ms"], f["usd_per_million"]["x86_64"]) for mb, f in shipped.items()], P95_TARGET_MS
+    )
+    assert choice == measured["recommended_memory_mb"]
+    assert template["Parameters"]["MemorySize"]["Default"] == choice
