@@ -1,3 +1,3 @@
 """catbreed: the cat-breed classifier's inference package (serving and shared preprocessing)."""
 
-__version__ = "2026.12.0"
+__version__ = "2026.12.1"

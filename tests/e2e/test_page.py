@@ -926,10 +926,6 @@ def test_a_new_photo_takes_the_old_box_away(open_page) -> None:
     assert page.is_hidden("#focus-caption")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /predict does not send `focus` yet (issue 21 item 3); when it does this passes: remove the mark",
-)
 def test_the_real_model_shows_where_it_looked_at_the_chelsea_cat(page) -> None:
     answers = []
     page.on("response", lambda response: answers.append(response) if response.url.endswith("/predict") else None)
