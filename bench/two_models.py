@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import random
 import statistics
 import time
 from pathlib import Path
-
-from catbreed.gateway import Gateway
-from catbreed.model import DEFAULT_MODEL_DIR, Classifier
-from catbreed.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "cats"
@@ -41,6 +38,10 @@ def mixed_photos(count: int, seed: int = 0) -> list[bytes]:
 def compare(model_dirs: list[Path], photos: list[bytes], rounds: int) -> list[dict]:
     """Per model: mean and median handler milliseconds over every photo and round, and the
     share of photos that took a second look."""
+    from catbreed.gateway import Gateway  # imported here: the log level is read at import
+    from catbreed.model import Classifier
+    from catbreed.service import Service
+
     gateways = [Gateway(Service(Classifier(d, num_threads=1))) for d in model_dirs]
     events = [{"image": base64.b64encode(photo).decode()} for photo in photos]
     samples: list[list[float]] = [[] for _ in model_dirs]
@@ -71,10 +72,12 @@ def compare(model_dirs: list[Path], photos: list[bytes], rounds: int) -> list[di
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("other", type=Path, help="the other model's folder (catbreed.tflite + model_card.json)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--model", type=Path, default=ROOT / "model")
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # read when the first Classifier's logger logs
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     photos = mixed_photos(args.photos)
     results = compare([args.model, args.other], photos, args.rounds)
     for row in results:
