@@ -79,7 +79,8 @@ def run(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def candidate(run: Path) -> Path:
     """The run converted as make train converts it (float32, the breed rule), into <run>/model."""
-    convert.convert(run, run / "model", "float32", "oxford-tiny", "0.0.1", dogs=run / "no-dogs", log=lambda _: None)
+    rules = convert.Rules(precision="float32", name="oxford-tiny", version="0.0.1", dogs=run / "no-dogs")
+    convert.convert(run, run / "model", rules=rules, log=lambda _: None)
     return run / "model"
 
 
@@ -108,10 +109,10 @@ def worse(run: Path, candidate: Path, tmp_path_factory: pytest.TempPathFactory) 
     kernel[:, [a, b]], bias[[a, b]] = kernel[:, [b, a]], bias[[b, a]]
     head.set_weights([kernel, bias])
     model.save(swapped / "model.keras")
-    convert.convert(
-        swapped, swapped / "model", "float32", "oxford-tiny", "0.0.2", dogs=run / "no-dogs", min_breed_top1=0.0,
-        min_shipped_top1=0.0, log=lambda _: None,
-    )  # fmt: skip
+    rules = convert.Rules(
+        precision="float32", name="oxford-tiny", version="0.0.2", dogs=run / "no-dogs", min_breed_top1=0.0, min_shipped_top1=0.0
+    )
+    convert.convert(swapped, swapped / "model", rules=rules, log=lambda _: None)
     return swapped / "model"
 
 
