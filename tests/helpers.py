@@ -245,3 +245,10 @@ def aws_client(endpoint: str, service: str = "s3") -> Any:
     import boto3
 
     return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+def outside_make() -> dict[str, str]:
+    """The environment without what a running make passes to its children (MAKELEVEL,
+    MAKEFLAGS...): `make test` runs pytest, and a make started by a test must behave as one
+    started by a person (no "Entering directory" lines, no inherited flags)."""
+    return {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import ROOT
+from ..helpers import ROOT, outside_make
 
 
 @pytest.fixture()
@@ -24,7 +24,9 @@ def clone(tmp_path: Path) -> Path:
 
 
 def dry_run(home: Path, *variables: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-n", "train", *variables], cwd=home, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["make", "-n", "train", *variables], cwd=home, capture_output=True, text=True, check=False, env=outside_make()
+    )
 
 
 def training_command(result: subprocess.CompletedProcess) -> str:

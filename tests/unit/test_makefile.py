@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import ROOT
+from ..helpers import ROOT, outside_make
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 
@@ -21,7 +21,7 @@ REBUILT = (".venv/bin/python", ".pytest_cache/v/x", ".ruff_cache/x", ".aws-sam/b
 
 
 def make(folder: Path, *targets: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", *targets], cwd=folder, capture_output=True, text=True, timeout=60)
+    return subprocess.run(["make", *targets], cwd=folder, capture_output=True, text=True, timeout=60, env=outside_make())
 
 
 @pytest.fixture()
