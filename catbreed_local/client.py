@@ -137,6 +137,9 @@ def format_answer(body: dict) -> str:
     verdict = "yes" if body.get("is_cat") else "no"
     model = body.get("model", {})
     lines.append(f"cat? {verdict} (score {score:.3f}); model {model.get('name')} {model.get('version')}")
+    if body.get("focus"):
+        left, top, right, bottom = body["focus"]["box"]
+        lines.append(f"where: the cat is in the box from ({left}, {top}) to ({right}, {bottom}), in the photo's pixels")
     if body.get("confident") is False:
         lines.append("not sure: the model is not confident about this photo; treat the breeds as guesses")
     elif body.get("confident") is True:

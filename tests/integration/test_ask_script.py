@@ -81,3 +81,17 @@ def test_a_cat_is_not_called_anything_else(local: str, capsys: Any) -> None:
     assert test_script.main([str(FIXTURES / "cat_chelsea.jpg"), "--endpoint", f"{local}{INVOKE_PATH}"]) == 0
     out = printed(capsys)[0]
     assert out[0].startswith("breed ") and not any("not a cat" in line for line in out)
+
+
+def test_a_cat_says_where_in_the_photo_the_model_found_it(local: str, capsys: Any) -> None:
+    assert test_script.main([str(FIXTURES / "cat_chelsea.jpg"), "--endpoint", f"{local}{INVOKE_PATH}"]) == 0
+    out = printed(capsys)[0]
+    (where,) = [line for line in out if line.startswith("where:")]
+    numbers = [int(n) for n in where.replace("(", " ").replace(")", " ").replace(",", " ").split() if n.isdigit()]
+    left, top, right, bottom = numbers
+    assert 0 <= left < right <= 451 and 0 <= top < bottom <= 300  # inside the 451 x 300 photo
+
+
+def test_a_photo_with_no_cat_says_nowhere(local: str, capsys: Any) -> None:
+    assert test_script.main([str(FIXTURES / "coffee.jpg"), "--endpoint", f"{local}{INVOKE_PATH}"]) == 0
+    assert not any(line.startswith("where:") for line in printed(capsys)[0])
